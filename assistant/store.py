@@ -1,0 +1,413 @@
+"""The vector store: the only module that talks to Chroma.
+
+`ChromaStore` opens an embedded `PersistentClient` in the index folder, or a Chroma
+server over HTTP when a host is configured; telemetry is always off. The collection
+remembers which embedding model built it, so vectors of two models never mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from assistant.documents import Chunk
+from assistant.errors import ConfigurationError, IndexUnavailableError
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+log = logging.getLogger(__name__)
+
+_META_FIELDS = ("source_id", "title", "format", "page", "heading", "language", "published", "url")
+
+
+@dataclass(frozen=True)
+class ChunkFilter:
+    """Metadata restrictions on a search; empty fields restrict nothing.
+
+    Dates are ISO strings ("2022", "2022-06", "2022-06-14"), compared on the
+    document's publication date; documents without a date are excluded by a date range.
+    """
+
+    source_ids: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    published_from: str | None = None
+    published_to: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when the filter lets every chunk through."""
+        return not (
+            self.source_ids or self.formats or self.languages or self.published_from or self.published_to
+        )
+
+    def accepts(self, chunk: Chunk) -> bool:
+        """The same test in Python, for the lexical side of retrieval."""
+        if self.source_ids and chunk.source_id not in self.source_ids:
+            return False
+        if self.formats and chunk.format not in self.formats:
+            return False
+        if self.languages and chunk.language not in self.languages:
+            return False
+        if self.published_from or self.published_to:
+            day = date_number(chunk.published)
+            if day is None:
+                return False
+            if self.published_from and day < (date_number(self.published_from) or 0):
+                return False
+            if self.published_to and day > (date_number(self.published_to, end=True) or 0):
+                return False
+        return True
+
+    def to_where(self) -> dict[str, Any] | None:
+        """The filter as a Chroma `where` clause."""
+        clauses: list[dict[str, Any]] = []
+        for field, values in (
+            ("source_id", self.source_ids),
+            ("format", self.formats),
+            ("language", self.languages),
+        ):
+            if values:
+                clauses.append({field: {"$in": list(values)}})
+        if self.published_from:
+            clauses.append({"published_day": {"$gte": date_number(self.published_from)}})
+        if self.published_to:
+            clauses.append({"published_day": {"$lte": date_number(self.published_to, end=True)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def date_number(iso: str | None, end: bool = False) -> int | None:
+    """ "2022-06-14" -> 20220614; a year or month alone covers its whole span (start or `end`)."""
+    if not iso:
+        return None
+    parts = iso.split("-")
+    try:
+        year = int(parts[0])
+        month = int(parts[1]) if len(parts) > 1 else (12 if end else 1)
+        day = int(parts[2]) if len(parts) > 2 else (31 if end else 1)
+    except ValueError:
+        return None
+    return year * 10000 + month * 100 + day
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A chunk found by a search, with its cosine similarity to the query (higher is closer)."""
+
+    chunk: Chunk
+    score: float
+
+
+class ChunkStore(Protocol):
+    """Where chunks and their vectors live."""
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Add or replace chunks by id."""
+        ...
+
+    def delete(self, chunk_ids: Sequence[str]) -> None:
+        """Remove chunks by id; unknown ids are ignored."""
+        ...
+
+    def chunk_ids(self, source_id: str) -> set[str]:
+        """Ids of every chunk stored for one source."""
+        ...
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int, where: ChunkFilter | None = None) -> list[ScoredChunk]:
+        """The k chunks nearest to a query vector, best first."""
+        ...
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every stored chunk, for the lexical index."""
+        ...
+
+    def embedding_model(self) -> str | None:
+        """The embedding model the stored vectors came from (None for a new store)."""
+        ...
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
+    """Chunk fields as Chroma metadata (Chroma stores no None values)."""
+    meta: dict[str, str | int] = {"ordinal": chunk.ordinal, "text_sha": text_sha(chunk)}
+    for name in _META_FIELDS:
+        value = getattr(chunk, name)
+        if value is not None:
+            meta[name] = value
+    day = date_number(chunk.published)
+    if day is not None:
+        meta["published_day"] = day
+    for key, value in chunk.extra.items():
+        meta[f"x_{key}"] = value
+    return meta
+
+
+def text_sha(chunk: Chunk) -> str:
+    """Digest of exactly what the embedder reads: equal digests mean equal vectors."""
+    return hashlib.sha256(chunk.embedding_text().encode()).hexdigest()[:32]
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
+    """Rebuild a Chunk from what Chroma returns."""
+    page = meta.get("page")
+    return Chunk(
+        chunk_id=chunk_id,
+        source_id=str(meta.get("source_id", "")),
+        text=text,
+        title=str(meta.get("title", "")),
+        format=str(meta.get("format", "")),
+        ordinal=int(meta.get("ordinal", 0)),
+        page=int(page) if page is not None else None,
+        heading=meta.get("heading"),
+        language=meta.get("language"),
+        published=meta.get("published"),
+        url=meta.get("url"),
+        extra={k[2:]: str(v) for k, v in meta.items() if k.startswith("x_")},
+    )
+
+
+class ChromaStore:
+    """Chunks in one Chroma collection, embedded on disk or on a Chroma server.
+
+    The client opens on first use. `embedding_model` is recorded on the collection
+    when it is created and checked every time it is opened.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path | None,
+        collection: str,
+        embedding_model: str,
+        host: str | None = None,
+        port: int = 8000,
+    ) -> None:
+        if path is None and host is None:
+            raise ConfigurationError("ChromaStore needs an index folder or a Chroma server host.")
+        self.path = path
+        self.host = host
+        self.port = port
+        self.collection_name = collection
+        self.model = embedding_model
+        self._client: ClientAPI | None = None
+        self._collection: Collection | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+        return f"chroma server {self.host}:{self.port}" if self.host else f"index folder {self.path}"
+
+    def _open_client(self) -> ClientAPI:
+        if self._client is None:
+            import chromadb
+
+            settings = chromadb.Settings(anonymized_telemetry=False)
+            try:
+                if self.host:
+                    self._client = chromadb.HttpClient(host=self.host, port=self.port, settings=settings)
+                else:
+                    assert self.path is not None
+                    self.path.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            except Exception as exc:  # chromadb raises many types for "cannot connect"
+                raise IndexUnavailableError(
+                    f"cannot open the {self.location}: {exc}. Check IOM_ASSISTANT_CHROMA_HOST/PORT "
+                    "or IOM_ASSISTANT_INDEX_DIR."
+                ) from exc
+        return self._client
+
+    def _col(self) -> Collection:
+        if self._collection is None:
+            client = self._open_client()
+            collection = client.get_or_create_collection(
+                self.collection_name,
+                metadata={"embedding_model": self.model},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            built_with = (collection.metadata or {}).get("embedding_model")
+            if built_with and built_with != self.model:
+                raise IndexUnavailableError(
+                    f"the {self.location} was built with embedding model {built_with!r} but "
+                    f"{self.model!r} is configured; vectors of two models cannot be mixed. "
+                    "Run `iom-assistant ingest --rebuild` to re-embed everything with the new model, "
+                    f"or set IOM_ASSISTANT_EMBEDDING_MODEL={built_with}."
+                )
+            self._collection = collection
+        return self._collection
+
+    def embedding_model(self) -> str | None:
+        client = self._open_client()
+        try:
+            collection = client.get_collection(self.collection_name, embedding_function=None)
+        except Exception:  # the collection does not exist yet
+            return None
+        return (collection.metadata or {}).get("embedding_model")
+
+    def drop(self) -> None:
+        """Delete the whole collection (for --rebuild)."""
+        client = self._open_client()
+        try:
+            client.delete_collection(self.collection_name)
+        except Exception:  # nothing to drop
+            log.debug("no collection %s to drop", self.collection_name)
+        self._collection = None
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        col = self._col()
+        step = self._open_client().get_max_batch_size()
+        for start in range(0, len(chunks), step):
+            part = chunks[start : start + step]
+            col.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[start : start + step],
+                documents=[c.text for c in part],
+                metadatas=[chunk_metadata(c) for c in part],
+            )
+
+    def delete(self, chunk_ids: Sequence[str]) -> None:
+        ids = list(chunk_ids)
+        if not ids:
+            return
+        col = self._col()
+        step = self._open_client().get_max_batch_size()
+        for start in range(0, len(ids), step):
+            col.delete(ids=ids[start : start + step])
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite text and metadata of stored chunks without touching their vectors."""
+        if not chunks:
+            return
+        col = self._col()
+        step = self._open_client().get_max_batch_size()
+        for start in range(0, len(chunks), step):
+            part = chunks[start : start + step]
+            col.update(
+                ids=[c.chunk_id for c in part],
+                documents=[c.text for c in part],
+                metadatas=[chunk_metadata(c) for c in part],
+            )
+
+    def vectors_for(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+        """Stored vectors of any chunk with the same embedding text, by text digest.
+
+        Lets a renamed or copied file reuse vectors instead of embedding again.
+        """
+        wanted = sorted({text_sha(c) for c in chunks})
+        found: dict[str, np.ndarray] = {}
+        col = self._col()
+        for start in range(0, len(wanted), 500):
+            where: Any = {"text_sha": {"$in": wanted[start : start + 500]}}
+            result = col.get(
+                where=where,
+                include=["embeddings", "metadatas"],
+            )
+            metas = result["metadatas"] or []
+            vectors = result["embeddings"]
+            if vectors is None:
+                continue
+            for meta, vector in zip(metas, vectors, strict=True):
+                found[str(meta["text_sha"])] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    def chunk_ids(self, source_id: str) -> set[str]:
+        result = self._col().get(where={"source_id": source_id}, include=[])
+        return set(result["ids"])
+
+    def all_ids(self) -> set[str]:
+        """Every stored chunk id."""
+        found: set[str] = set()
+        col = self._col()
+        offset, page = 0, 20000
+        while True:
+            result = col.get(include=[], limit=page, offset=offset)
+            found.update(result["ids"])
+            if len(result["ids"]) < page:
+                return found
+            offset += page
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """Stored chunks by id (missing ids are skipped)."""
+        chunks: list[Chunk] = []
+        col = self._col()
+        ids = list(chunk_ids)
+        for start in range(0, len(ids), 5000):
+            result = col.get(ids=ids[start : start + 5000], include=["documents", "metadatas"])
+            docs = result["documents"] or []
+            metas = result["metadatas"] or []
+            for chunk_id, text, meta in zip(result["ids"], docs, metas, strict=True):
+                chunks.append(chunk_from_record(chunk_id, text or "", meta or {}))
+        return chunks
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by chunk id."""
+        if not chunk_ids:
+            return {}
+        result = self._col().get(ids=list(chunk_ids), include=["embeddings"])
+        vectors = result["embeddings"]
+        if vectors is None:
+            return {}
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], vectors, strict=True)}
+
+    def source_ids(self) -> set[str]:
+        """Every source that has at least one chunk stored."""
+        found: set[str] = set()
+        col = self._col()
+        offset, page = 0, 5000
+        while True:
+            result = col.get(include=["metadatas"], limit=page, offset=offset)
+            metas = result["metadatas"] or []
+            found.update(str(m.get("source_id")) for m in metas)
+            if len(result["ids"]) < page:
+                return found
+            offset += page
+
+    def count(self) -> int:
+        return int(self._col().count())
+
+    def search(self, vector: np.ndarray, k: int, where: ChunkFilter | None = None) -> list[ScoredChunk]:
+        col = self._col()
+        total = col.count()
+        if total == 0 or k <= 0:
+            return []
+        result = col.query(
+            query_embeddings=[vector.astype(np.float32).tolist()],
+            n_results=min(k, total),
+            where=where.to_where() if where else None,
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = result["ids"][0]
+        docs = (result["documents"] or [[]])[0]
+        metas = (result["metadatas"] or [[]])[0]
+        dists = (result["distances"] or [[]])[0]
+        return [
+            ScoredChunk(chunk_from_record(i, d or "", m or {}), 1.0 - float(dist))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        col = self._col()
+        offset, page = 0, 5000
+        while True:
+            result = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            docs = result["documents"] or []
+            metas = result["metadatas"] or []
+            for chunk_id, text, meta in zip(result["ids"], docs, metas, strict=True):
+                yield chunk_from_record(chunk_id, text or "", meta or {})
+            if len(result["ids"]) < page:
+                return
+            offset += page

@@ -1,0 +1,92 @@
+"""Sentence splitting and word normalisation shared by chunking, answering and evaluation.
+
+Rule-based on purpose: no model to download, deterministic, fast enough to split
+every retrieved passage on each question.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Abbreviations after which a full stop does not end a sentence (lower case, no dot).
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof st no nos vol fig figs p pp para paras art e.g i.e etc al vs cf approx jan
+    feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept univ gov govt rev gen col
+    lt sgt capt cmdr hon mt ft u.s u.k u.n ref refs ed eds
+    """.split()
+)
+
+_SENTENCE_END = re.compile(r"""([.!?…]+["”’)\]]*)(\s+)(?=["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])""")
+BULLET = re.compile(r"^\s*(?:[•●▪◦‣\-–*]|\d{1,2}[.)])\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences; line breaks between bullet items or table rows also split."""
+    sentences: list[str] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line:
+            sentences.extend(_split_line(line))
+    return sentences
+
+
+def _split_line(line: str) -> list[str]:
+    parts: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(line):
+        end = match.end(1)
+        candidate = line[start:end]
+        last_word = candidate.rstrip('.!?…"”’)]').rsplit(None, 1)[-1:] or [""]
+        word = last_word[0].lower().strip("(")
+        if match.group(1).startswith(".") and (word in _ABBREVIATIONS or _is_initial(word)):
+            continue
+        parts.append(candidate.strip())
+        start = match.end()
+    tail = line[start:].strip()
+    if tail:
+        parts.append(tail)
+    return parts
+
+
+def _is_initial(word: str) -> bool:
+    """A single letter ("J." in "J. Smith") or a dotted acronym ("U.N.")."""
+    return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]?", word))
+
+
+def strip_bullet(sentence: str) -> str:
+    """Remove a leading bullet or list number."""
+    return BULLET.sub("", sentence, count=1)
+
+
+_WORD = re.compile(r"[^\W_]+(?:[.,'’\-/][^\W_]+)*", re.UNICODE)
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but if of to in on at by for with from as is are was were be been being this
+    that these those it its into over under about than then there their they them he she his her
+    we our you your i me my not no do does did done has have had having will would shall should
+    can could may might must also which who whom whose what when where why how all any each
+    other some such only own same so too very s t just more most both few further here once out
+    up down off again against between through during before after above below while de la le les
+    des du et en un une est pour par dans sur au aux que qui ce cette ces il elle el los las del
+    y por con para una es se al lo
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, for matching words across spellings."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Words of a text, folded; numbers keep inner separators ("2,429", "14-15")."""
+    return _WORD.findall(fold(text))
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning: folded, without stop words."""
+    return [w for w in words(text) if w not in STOPWORDS]

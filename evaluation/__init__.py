@@ -1,0 +1,1 @@
+"""Evaluation: dataset schema, metrics, runner, report and the baseline gate."""

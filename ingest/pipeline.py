@@ -1,0 +1,421 @@
+"""load -> clean -> chunk -> embed -> store, incremental and safe to kill at any moment.
+
+For each file whose content hash differs from the manifest (or whose entry is
+still `pending` from a killed run):
+
+1. the manifest marks it `pending` (before the store is touched);
+2. the file is loaded, cleaned and chunked; chunk ids derive from source and text;
+3. chunks the store lacks are embedded (or their vectors reused from an identical
+   text elsewhere) and added; chunks it holds get their metadata refreshed; chunks
+   of the old version that the new one lacks are deleted;
+4. the manifest marks it `indexed` with the new hash.
+
+Files gone from disk lose their chunks, then their entry. Whatever step a kill
+interrupts, the next run redoes that file from step 1 and reaches the same ids a
+clean run produces. A file that fails to load keeps its previous chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import fnmatch
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.documents import Chunk, SourceDocument
+from assistant.errors import AssistantError, DocumentError, IndexUnavailableError
+from assistant.index import Index
+from assistant.manifest import ManifestEntry
+from assistant.store import text_sha
+from ingest.chunking import ChunkSizing, chunk_document
+from ingest.language import detect_language
+from ingest.loaders import load_document
+
+log = logging.getLogger(__name__)
+
+# Bump when loading, cleaning or chunking changes, so every file is re-chunked once.
+PIPELINE_VERSION = "1"
+DEFAULT_IGNORE = ("README*", "SOURCES*", "LICENSE*", ".*", "~$*", "_*")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How an ingest run behaves."""
+
+    sizing: ChunkSizing
+    max_file_bytes: int = 25 * 1024 * 1024
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    rebuild: bool = False
+    progress: bool = True
+
+
+@dataclass
+class FileFailure:
+    """A file that could not be indexed, and why."""
+
+    path: str
+    error: str
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did (the `--json` output)."""
+
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_failed: list[FileFailure] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    pages: int = 0
+    chunks_embedded: int = 0
+    phase_seconds: dict[str, float] = field(
+        default_factory=lambda: {"load": 0.0, "chunk": 0.0, "embed": 0.0, "store": 0.0}
+    )
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data for JSON."""
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        data["phase_seconds"] = {k: round(v, 3) for k, v in self.phase_seconds.items()}
+        return data
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under an ingest root."""
+
+    root: Path
+    path: Path
+    source_id: str
+
+
+def discover(paths: Sequence[Path], ignore: Sequence[str]) -> tuple[list[SourceFile], list[Path]]:
+    """Files to ingest under each path, and the roots they belong to.
+
+    A folder is walked recursively (source ids relative to it); a file is its own
+    root's only member (source id = its name).
+    """
+    found: list[SourceFile] = []
+    roots: list[Path] = []
+    for given in paths:
+        path = given.resolve()
+        if path.is_dir():
+            roots.append(path)
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                rel = file.relative_to(path)
+                if any(_ignored(part, ignore) for part in rel.parts):
+                    continue
+                found.append(SourceFile(path, file, rel.as_posix()))
+        elif path.is_file():
+            found.append(SourceFile(path.parent, path, path.name))
+        else:
+            raise DocumentError(f"{given} does not exist: give a folder or file of documents to ingest.")
+    return found, roots
+
+
+def _ignored(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Prepared:
+    """A file after loading and chunking (or its failure)."""
+
+    file: SourceFile
+    sha256: str
+    size: int
+    doc: SourceDocument | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    error: str | None = None
+
+
+class Ingestor:
+    """Runs ingest over one index. Thin callers: the CLI, tests and the benchmark."""
+
+    def __init__(self, index: Index, options: IngestOptions) -> None:
+        self.index = index
+        self.options = options
+
+    def run(self, paths: Sequence[Path]) -> IngestSummary:
+        """Bring the index in line with the files under `paths`."""
+        started = time.perf_counter()
+        summary = IngestSummary()
+        lock_path = self.index.manifest.path.parent / "ingest.lock"
+        with _exclusive(lock_path):
+            files, roots = discover(paths, self.options.ignore)
+            summary.files_seen = len(files)
+            fresh_manifest = self._open(files)
+            todo = self._changed(files, summary)
+            self._index_files(todo, summary)
+            self._remove_missing(files, roots, summary, scan_store=fresh_manifest)
+            if summary.chunks_added or summary.chunks_removed or summary.files_indexed:
+                # tells running servers to bring their lexical index in step
+                self.index.manifest.set_meta("generation", f"{time.time():.6f}")
+            summary.chunks_total = self.index.store.count()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # -- set-up -----------------------------------------------------------------------
+
+    def _open(self, files: Sequence[SourceFile]) -> bool:
+        """Check model, reset for --rebuild, discard a manifest of another store.
+
+        Returns True when the manifest starts empty while the store may hold chunks.
+        """
+        manifest, store = self.index.manifest, self.index.store
+        if self.options.rebuild:
+            store.drop()
+            manifest.clear()
+        store.count()  # opens the collection; raises on a model mismatch
+        identity = self.index.store_identity
+        fresh = manifest.get_meta("store") != identity
+        if fresh:
+            manifest.clear()
+            manifest.set_meta("store", identity)
+        if manifest.get_meta("pipeline") != PIPELINE_VERSION:
+            for entry in manifest.entries().values():
+                manifest.mark_pending(entry.source_id, entry.root, entry.sha256, entry.size)
+            manifest.set_meta("pipeline", PIPELINE_VERSION)
+        return fresh
+
+    def _changed(
+        self, files: Sequence[SourceFile], summary: IngestSummary
+    ) -> list[tuple[SourceFile, str, int]]:
+        """Files whose content differs from what the index holds, with hash and size."""
+        entries = self.index.manifest.entries()
+        todo: list[tuple[SourceFile, str, int]] = []
+        started = time.perf_counter()
+        for file in files:
+            try:
+                size = file.path.stat().st_size
+                sha = file_sha256(file.path)
+            except OSError as exc:
+                summary.files_failed.append(FileFailure(str(file.path), f"cannot read the file: {exc}"))
+                continue
+            entry = entries.get(file.source_id)
+            if (
+                entry is not None
+                and entry.status == "indexed"
+                and entry.sha256 == sha
+                and entry.root == str(file.root)
+            ):
+                summary.files_unchanged += 1
+            else:
+                todo.append((file, sha, size))
+        summary.phase_seconds["load"] += time.perf_counter() - started
+        return todo
+
+    # -- indexing -----------------------------------------------------------------------
+
+    def _index_files(self, todo: list[tuple[SourceFile, str, int]], summary: IngestSummary) -> None:
+        if not todo:
+            return
+        bar = _progress(len(todo), "files", self.options.progress)
+        try:
+            for prepared in self._prepare_ahead(todo, summary):
+                bar.set_postfix_str(prepared.file.source_id[-40:], refresh=False)
+                if prepared.error is not None:
+                    summary.files_failed.append(FileFailure(str(prepared.file.path), prepared.error))
+                else:
+                    self._store_file(prepared, summary)
+                bar.update(1)
+        finally:
+            bar.close()
+
+    def _prepare_ahead(
+        self, todo: list[tuple[SourceFile, str, int]], summary: IngestSummary
+    ) -> Iterator[_Prepared]:
+        """Load and chunk files in a background thread while the caller embeds."""
+        ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                for file, sha, size in todo:
+                    if stop.is_set():
+                        return
+                    ready.put(self._prepare(file, sha, size, summary))
+            finally:
+                ready.put(None)
+
+        worker = threading.Thread(target=work, name="ingest-loader", daemon=True)
+        worker.start()
+        try:
+            while (item := ready.get()) is not None:
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    ready.get(timeout=0.1)
+
+    def _prepare(self, file: SourceFile, sha: str, size: int, summary: IngestSummary) -> _Prepared:
+        prepared = _Prepared(file, sha, size)
+        if size > self.options.max_file_bytes:
+            prepared.error = (
+                f"file is {size / 1e6:.1f} MB, over the {self.options.max_file_bytes / 1e6:.0f} MB limit: "
+                "split it into smaller documents or raise IOM_ASSISTANT_MAX_FILE_MB"
+            )
+            return prepared
+        started = time.perf_counter()
+        try:
+            doc = load_document(file.path, file.source_id)
+            if doc.language is None:
+                doc = replace(doc, language=detect_language(doc.text))
+            summary.phase_seconds["load"] += time.perf_counter() - started
+            started = time.perf_counter()
+            embedder = self.index.embedder
+            sizing = replace(self.options.sizing, max_tokens=embedder.max_tokens)
+            prepared.chunks = chunk_document(doc, embedder.count_tokens, sizing)
+            summary.phase_seconds["chunk"] += time.perf_counter() - started
+            if not prepared.chunks:
+                raise DocumentError("no text found in the file: nothing to index")
+            prepared.doc = doc
+        except AssistantError as exc:
+            prepared.error = str(exc)
+        except Exception as exc:  # a loader bug must not stop the rest of the corpus
+            log.exception("unexpected error loading %s", file.path)
+            prepared.error = f"unexpected error while reading the file ({type(exc).__name__}: {exc})"
+        return prepared
+
+    def _store_file(self, prepared: _Prepared, summary: IngestSummary) -> None:
+        store, manifest = self.index.store, self.index.manifest
+        file, chunks = prepared.file, prepared.chunks
+        manifest.mark_pending(file.source_id, str(file.root), prepared.sha256, prepared.size)
+
+        started = time.perf_counter()
+        existing = store.chunk_ids(file.source_id)
+        new = [c for c in chunks if c.chunk_id not in existing]
+        kept = [c for c in chunks if c.chunk_id in existing]
+        reusable = store.vectors_for(new) if new else {}
+        summary.phase_seconds["store"] += time.perf_counter() - started
+
+        to_embed = [c for c in new if text_sha(c) not in reusable]
+        vectors = self._embed(to_embed, summary)
+        by_sha = {**reusable, **{text_sha(c): v for c, v in zip(to_embed, vectors, strict=True)}}
+
+        started = time.perf_counter()
+        if new:
+            store.upsert(new, np.stack([by_sha[text_sha(c)] for c in new]))
+        store.update_metadata(kept)
+        stale = existing - {c.chunk_id for c in chunks}
+        store.delete(sorted(stale))
+        assert prepared.doc is not None
+        manifest.mark_indexed(
+            ManifestEntry(
+                source_id=file.source_id,
+                root=str(file.root),
+                sha256=prepared.sha256,
+                size=prepared.size,
+                status="indexed",
+                chunks=len(chunks),
+                pages=prepared.doc.pages,
+                title=prepared.doc.title,
+            )
+        )
+        summary.phase_seconds["store"] += time.perf_counter() - started
+        summary.files_indexed += 1
+        summary.chunks_added += len(new)
+        summary.chunks_removed += len(stale)
+        summary.pages += prepared.doc.pages or 0
+
+    def _embed(self, chunks: Sequence[Chunk], summary: IngestSummary) -> list[np.ndarray]:
+        """Embed in large slices (the encoder sorts each slice by length to limit padding)."""
+        if not chunks:
+            return []
+        started = time.perf_counter()
+        out: list[np.ndarray] = []
+        step = 512
+        bar = _progress(len(chunks), "chunks", self.options.progress and len(chunks) > step, leave=False)
+        try:
+            for start in range(0, len(chunks), step):
+                part = chunks[start : start + step]
+                out.extend(self.index.embedder.embed([c.embedding_text() for c in part]))
+                bar.update(len(part))
+        finally:
+            bar.close()
+        summary.phase_seconds["embed"] += time.perf_counter() - started
+        summary.chunks_embedded += len(chunks)
+        return out
+
+    # -- removal ------------------------------------------------------------------------
+
+    def _remove_missing(
+        self, files: Sequence[SourceFile], roots: Sequence[Path], summary: IngestSummary, scan_store: bool
+    ) -> None:
+        """Drop sources under the ingested roots whose files are gone."""
+        store, manifest = self.index.store, self.index.manifest
+        present = {f.source_id for f in files}
+        root_names = {str(r) for r in roots}
+        gone = [
+            e.source_id
+            for e in manifest.entries().values()
+            if e.source_id not in present and e.root in root_names
+        ]
+        if scan_store:  # no trustworthy manifest: anything in the store not on disk is an orphan
+            gone.extend(sorted(store.source_ids() - present - set(gone)))
+        for source_id in gone:
+            ids = store.chunk_ids(source_id)
+            store.delete(sorted(ids))
+            manifest.remove(source_id)
+            summary.files_removed += 1
+            summary.chunks_removed += len(ids)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One ingest at a time per index folder."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexUnavailableError(
+                f"another ingest is running on {lock_path.parent}; wait for it to finish."
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        """Nothing to draw."""
+
+    def set_postfix_str(self, s: str, refresh: bool = True) -> None:
+        """Nothing to draw."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _progress(total: int, unit: str, enabled: bool, leave: bool = True) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, leave=leave, dynamic_ncols=True)

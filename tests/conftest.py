@@ -1,0 +1,47 @@
+"""Shared fixtures: a clean environment, data folders under tmp_path, real corpus paths."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import ENV_PREFIX, Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+SEED = REPO / "corpus" / "iom-albania-heads-of-border-police-western-balkans-2022.txt"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No IOM_ASSISTANT_* variable leaks in; every data folder lives in tmp_path."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv(f"{ENV_PREFIX}INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv(f"{ENV_PREFIX}FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+    yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default settings with the index in tmp_path."""
+    return load_settings(index_dir=tmp_path / "index", corpus_dir=REPO / "corpus")
+
+
+@pytest.fixture
+def hash_settings(tmp_path: Path) -> Settings:
+    """Settings with the fast hash embedder, for tests of plumbing rather than meaning."""
+    return load_settings(index_dir=tmp_path / "index", embedding_model="hash-256", corpus_dir=REPO / "corpus")
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    """The real IOM documents beside the repository (read-only)."""
+    assert SHARED_CORPUS.is_dir(), f"expected the shared corpus at {SHARED_CORPUS}"
+    return SHARED_CORPUS

@@ -1,0 +1,93 @@
+"""The same ingest and retrieval code against a real `chroma run` server on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.index import Index
+from assistant.settings import load_settings
+from ingest.chunking import ChunkSizing
+from ingest.pipeline import IngestOptions, Ingestor
+from tests.conftest import SEED
+
+pytestmark = [pytest.mark.server, pytest.mark.integration]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    process = subprocess.Popen(
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path / "server-data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("chroma run did not start within 60 s")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_ingest_and_search_through_a_chroma_server(chroma_server: int, tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    settings = load_settings(
+        index_dir=tmp_path / "local",
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server,
+        embedding_model="hash-256",
+    )
+    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)
+    first = Ingestor(Index.from_settings(settings), options).run([folder])
+    assert first.files_indexed == 1 and first.chunks_total > 3
+    assert not (tmp_path / "local" / "chroma").exists(), "server mode must not create a local Chroma"
+
+    again = Ingestor(Index.from_settings(settings), options).run([folder])
+    assert again.files_unchanged == 1 and again.chunks_added == 0
+
+    import chromadb
+
+    client = chromadb.HttpClient(
+        host="127.0.0.1", port=chroma_server, settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    collection = client.get_collection(settings.collection)
+    assert collection.count() == first.chunks_total
+    index = Index.from_settings(settings)
+    hits = index.store.search(index.embedder.embed(["Heads of Border Police Budva"])[0], 3)
+    assert hits and "Border Police" in " ".join(h.chunk.text for h in hits)

@@ -1,0 +1,251 @@
+"""Ingest: incremental indexing, crash safety, bad input, model mismatch, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IndexUnavailableError
+from assistant.index import Index
+from assistant.settings import Settings, load_settings
+from ingest.chunking import ChunkSizing
+from ingest.pipeline import IngestOptions, Ingestor, IngestSummary
+from tests.conftest import REPO, SEED
+
+pytestmark = pytest.mark.integration
+
+SUMMARY_KEYS = {
+    "files_seen",
+    "files_indexed",
+    "files_unchanged",
+    "files_removed",
+    "files_failed",
+    "chunks_added",
+    "chunks_removed",
+    "chunks_total",
+    "seconds",
+}
+
+
+def ingest(settings: Settings, *paths: Path, rebuild: bool = False) -> IngestSummary:
+    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), rebuild=rebuild, progress=False)
+    index = Index.from_settings(settings)
+    try:
+        return Ingestor(index, options).run(list(paths))
+    finally:
+        index.manifest.close()
+
+
+def snapshot(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Every stored chunk: id -> (text, metadata as JSON)."""
+    index = Index.from_settings(settings)
+    chunks = {
+        c.chunk_id: (c.text, json.dumps(c.__dict__, sort_keys=True, default=str))
+        for c in index.store.iter_chunks()
+    }
+    index.manifest.close()
+    return chunks
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path, shared_corpus: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    for name in (
+        "IOM_HTCDS_Guidance_Migration_and_International_Protection.md",
+        "IOM_CED_Evaluation_Accountability_to_Affected_Populations_Brief_2024.pdf",
+        "IOM_HTCDS_Terms_of_Use_2020.docx",
+    ):
+        shutil.copy(shared_corpus / "iom" / name, folder)
+    return folder
+
+
+def test_reingest_of_an_unchanged_corpus_embeds_nothing(hash_settings: Settings, small_corpus: Path) -> None:
+    first = ingest(hash_settings, small_corpus)
+    assert first.files_seen == 4 and first.files_indexed == 4 and not first.files_failed
+    assert first.chunks_added == first.chunks_total > 20
+
+    again = ingest(hash_settings, small_corpus)
+    assert again.files_unchanged == 4
+    assert again.files_indexed == again.chunks_added == again.chunks_embedded == again.chunks_removed == 0
+    assert again.chunks_total == first.chunks_total
+
+
+def test_changed_deleted_and_renamed_files(hash_settings: Settings, small_corpus: Path) -> None:
+    first = ingest(hash_settings, small_corpus)
+    before = snapshot(hash_settings)
+
+    seed = small_corpus / SEED.name
+    seed.write_text(
+        seed.read_text(encoding="utf-8") + "\nA new closing paragraph about WBCAP funding.\n",
+        encoding="utf-8",
+    )
+    changed = ingest(hash_settings, small_corpus)
+    assert changed.files_indexed == 1 and changed.files_unchanged == 3
+    assert 1 <= changed.chunks_added <= 3
+    assert any("A new closing paragraph" in text for text, _ in snapshot(hash_settings).values())
+
+    md = small_corpus / "IOM_HTCDS_Guidance_Migration_and_International_Protection.md"
+    md.rename(small_corpus / "renamed guidance.md")
+    renamed = ingest(hash_settings, small_corpus)
+    assert renamed.files_removed == 1 and renamed.files_indexed == 1
+    assert renamed.chunks_embedded == 0, "a renamed file reuses its stored vectors"
+    after_rename = snapshot(hash_settings)
+    sources = {json.loads(meta)["source_id"] for _, meta in after_rename.values()}
+    assert "renamed guidance.md" in sources
+    assert md.name not in sources
+    assert renamed.chunks_total == changed.chunks_total, "no duplicates after a rename"
+
+    (small_corpus / "renamed guidance.md").unlink()
+    deleted = ingest(hash_settings, small_corpus)
+    assert deleted.files_removed == 1
+    assert deleted.chunks_total < first.chunks_total
+    assert len(before) == first.chunks_total
+
+
+def test_embedding_model_mismatch_asks_for_rebuild(tmp_path: Path, small_corpus: Path) -> None:
+    built = load_settings(index_dir=tmp_path / "index", embedding_model="hash-256")
+    ingest(built, small_corpus)
+    other = load_settings(index_dir=tmp_path / "index", embedding_model="hash-128")
+    with pytest.raises(IndexUnavailableError, match="--rebuild"):
+        ingest(other, small_corpus)
+    rebuilt = ingest(other, small_corpus, rebuild=True)
+    assert rebuilt.files_indexed == 4 and rebuilt.chunks_total == rebuilt.chunks_added
+
+
+def _make_bad_files(folder: Path) -> dict[str, str]:
+    """Bad inputs, each with the words its failure must contain."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret")
+    with (folder / "encrypted.pdf").open("wb") as handle:
+        writer.write(handle)
+    pdf = (
+        REPO.parent / "shared" / "corpus" / "iom" / "IOM_CED_Meta-evaluation_2020-2024_Brief_2025.pdf"
+    ).read_bytes()
+    (folder / "corrupted.pdf").write_bytes(pdf[: len(pdf) // 3])
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "junk.txt").write_bytes(bytes(range(256)) * 64)
+    (folder / "slides.pptx").write_bytes(b"PK\x03\x04 not really")
+    with (folder / "huge.txt").open("w", encoding="utf-8") as handle:
+        line = "Migration data are collected by IOM field teams every month. " * 20 + "\n"
+        for _ in range(50 * 1024 * 1024 // len(line) + 1):
+            handle.write(line)
+    return {
+        "encrypted.pdf": "encrypt",
+        "corrupted.pdf": "pdf",
+        "empty.txt": "empty",
+        "junk.txt": "binary",
+        "slides.pptx": ".pptx",
+        "huge.txt": "MB",
+    }
+
+
+def test_bad_files_are_reported_and_the_rest_is_indexed(hash_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    first = ingest(hash_settings, folder)
+    kept = snapshot(hash_settings)
+
+    expected = _make_bad_files(folder)
+    (folder / "Réunion frontières 2022 (copie).txt").write_text(
+        "La réunion des chefs de la police des frontières a eu lieu à Budva en juin 2022.", encoding="utf-8"
+    )
+    (folder / "windows-1252.txt").write_bytes(
+        "Caf\xe9 d\xe9bat on migration \x96 a cp1252 note.".encode("latin-1")
+    )
+    shutil.copy(SEED, folder / "copy of seed.txt")
+
+    summary = ingest(hash_settings, folder)
+    failed = {Path(f.path).name: f.error for f in summary.files_failed}
+    assert set(failed) == set(expected), failed
+    for name, words in expected.items():
+        assert words.lower() in failed[name].lower(), (name, failed[name])
+    assert summary.files_indexed == 3  # the non-ASCII name, the cp1252 file, the identical copy
+    after = snapshot(hash_settings)
+    assert set(kept) <= set(after), "nothing already stored is lost"
+    texts = " ".join(text for text, _ in after.values())
+    assert "Café débat" in texts and "police des frontières" in texts
+    assert first.chunks_total < summary.chunks_total
+
+
+def test_a_file_that_turns_bad_keeps_its_last_good_chunks(hash_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "c"
+    folder.mkdir()
+    seed = folder / SEED.name
+    shutil.copy(SEED, seed)
+    ingest(hash_settings, folder)
+    before = snapshot(hash_settings)
+    seed.write_bytes(b"\x00\x01\x02" * 1000)
+    summary = ingest(hash_settings, folder)
+    assert len(summary.files_failed) == 1
+    assert snapshot(hash_settings) == before
+
+
+@pytest.mark.slow
+def test_killing_ingest_at_any_moment_converges_to_a_clean_index(
+    tmp_path: Path, small_corpus: Path, shared_corpus: Path
+) -> None:
+    shutil.copy(
+        shared_corpus / "iom" / "IOM_EU-IOM_JI_Horn_of_Africa_Final_Evaluation_Abridged_Report_2023.pdf",
+        small_corpus,
+    )
+    shutil.copy(shared_corpus / "iom" / "IOM_Evaluation_Repository_Export_2025-11-13.csv", small_corpus)
+    clean = load_settings(index_dir=tmp_path / "clean", embedding_model="hash-256")
+    ingest(clean, small_corpus)
+    expected = snapshot(clean)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOM_ASSISTANT_")}
+    env |= {"IOM_ASSISTANT_INDEX_DIR": str(tmp_path / "killed"), "IOM_ASSISTANT_EMBEDDING_MODEL": "hash-256"}
+    command = [sys.executable, "-m", "assistant.cli", "ingest", str(small_corpus)]
+    kills = 0
+    for delay in (0.8, 1.6, 2.4, 3.2, 4.5, 6.0):
+        process = subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait()
+    assert kills >= 3, "ingest finished too fast to be killed mid-run"
+    finished = subprocess.run(
+        [*command, "--json"], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert json.loads(finished.stdout)["files_failed"] == []
+
+    killed = load_settings(index_dir=tmp_path / "killed", embedding_model="hash-256")
+    assert snapshot(killed) == expected
+
+
+def test_cli_json_summary_and_strict(hash_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "cli"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    (folder / "empty.md").write_bytes(b"")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOM_ASSISTANT_")}
+    env["IOM_ASSISTANT_EMBEDDING_MODEL"] = "hash-256"
+    base = [sys.executable, "-m", "assistant.cli", "ingest", str(folder), "--index-dir", str(tmp_path / "ix")]
+    result = subprocess.run([*base, "--json"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["files_seen"] == 2 and summary["files_indexed"] == 1
+    assert summary["files_failed"] == [
+        {"path": str(folder / "empty.md"), "error": summary["files_failed"][0]["error"]}
+    ]
+    strict = subprocess.run([*base, "--strict"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert strict.returncode == 1
+    assert "empty.md" in strict.stdout

@@ -1,0 +1,1 @@
+"""The chat UI, the HTTP API and the intranet embedding page."""
