@@ -1,0 +1,54 @@
+"""The answer object of the CLI and HTTP contracts, and its parts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Source `[n]` of an answer: where it is and the passage text that supports it."""
+
+    n: int
+    source_id: str
+    title: str
+    page: int | None
+    url: str | None
+    quote: str
+    score: float
+
+
+@dataclass(frozen=True)
+class RetrievedPassage:
+    """One passage the answer was drawn from, as ranked by retrieval."""
+
+    rank: int
+    chunk_id: str
+    source_id: str
+    page: int | None
+    score: float
+    text: str
+    title: str = ""
+
+
+@dataclass
+class Answer:
+    """What the assistant says to a question (the `--json` and `/api/ask` object)."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    retrieved: list[RetrievedPassage]
+    notices: list[str] = field(default_factory=list)
+    provider: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    standalone_question: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+
+REFUSAL_TEXT = "I could not find this in the IOM documents."

@@ -1,0 +1,141 @@
+"""The extractive answerer: no LLM, only sentences that stand in the passages.
+
+Every sentence of the retrieved passages is scored for how well it answers the
+question: meaning (embedding similarity to the question), the question's words it
+contains (weighted by how rare they are in the corpus), and whether it holds the
+kind of fact asked for (a date for "when", a number for "how many"). The best few,
+not near-duplicates of each other, make the answer, each followed by its citation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embedder import Embedder
+from assistant.lexical import terms
+from assistant.retrieval import Passage
+from assistant.text import fold, split_sentences
+
+_YEAR_OR_DATE = re.compile(
+    r"\b(1[89]\d\d|20\d\d)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d")
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A passage sentence and how well it answers the question."""
+
+    text: str
+    passage: int  # 0-based index into the passages
+    position: int  # order within the passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The sentences chosen to answer, best first, and the confidence of the best."""
+
+    sentences: list[ScoredSentence]
+    confidence: float
+
+    def text(self) -> str:
+        """The answer with `[n]` after each sentence (n = passage index + 1)."""
+        return " ".join(f"{s.text} [{s.passage + 1}]" for s in self.sentences)
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    """Knobs of sentence selection."""
+
+    passages: int = 6  # how many top passages to read
+    max_sentences: int = 3
+    relative_cut: float = 0.8  # other sentences must score this share of the best
+    semantic_weight: float = 0.5
+    duplicate_overlap: float = 0.6  # word overlap above which a sentence repeats another
+
+
+class ExtractiveAnswerer:
+    """Chooses the passage sentences that best answer a question."""
+
+    name = "extractive"
+
+    def __init__(
+        self, embedder: Embedder, idf: Callable[[str], float], config: ExtractiveConfig | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.idf = idf
+        self.config = config or ExtractiveConfig()
+
+    def select(self, question: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Selection:
+        """Score every sentence of the top passages and keep the best few."""
+        cfg = self.config
+        candidates: list[tuple[str, int, int]] = []
+        for p, passage in enumerate(passages[: cfg.passages]):
+            for position, sentence in enumerate(split_sentences(passage.chunk.text)):
+                if 4 <= len(sentence.split()) <= 90:
+                    candidates.append((sentence, p, position))
+        if not candidates:
+            return Selection([], 0.0)
+
+        vectors = self.embedder.embed([c[0] for c in candidates])
+        meaning = vectors @ query_vector
+        wanted = _wanted_kind(question)
+        question_terms = set(terms(question))
+        weights = {t: self.idf(t) for t in question_terms}
+        total = sum(weights.values()) or 1.0
+
+        scored: list[ScoredSentence] = []
+        for (sentence, p, position), sim in zip(candidates, meaning, strict=True):
+            found = set(terms(sentence)) & question_terms
+            lexical = sum(weights[t] for t in found) / total
+            score = cfg.semantic_weight * float(sim) + (1 - cfg.semantic_weight) * lexical
+            score += _kind_bonus(wanted, sentence)
+            score += 0.02 / (1 + p)  # retrieval order breaks ties
+            scored.append(ScoredSentence(sentence, p, position, round(score, 4)))
+
+        scored.sort(key=lambda s: -s.score)
+        best = scored[0]
+        chosen = [best]
+        for candidate in scored[1:]:
+            if len(chosen) == cfg.max_sentences or candidate.score < cfg.relative_cut * best.score:
+                break
+            if any(_overlap(candidate.text, c.text) > cfg.duplicate_overlap for c in chosen):
+                continue
+            chosen.append(candidate)
+        rest = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
+        return Selection([best, *rest], best.score)
+
+
+def _wanted_kind(question: str) -> str | None:
+    q = fold(question).strip()
+    if re.search(r"\b(when|what year|which year|what date|quand|cuando|cuándo|kur)\b", q):
+        return "date"
+    if re.search(r"\b(how many|how much|number of|what percentage|combien|cuantos|cuántos|sa)\b", q):
+        return "number"
+    if re.search(r"\b(who|whom|qui|quien|quién|kush)\b", q):
+        return "name"
+    if re.search(r"\b(where|ou|dónde|donde|ku)\b", q):
+        return "name"
+    return None
+
+
+def _kind_bonus(wanted: str | None, sentence: str) -> float:
+    if wanted == "date" and _YEAR_OR_DATE.search(sentence):
+        return 0.08
+    if wanted == "number" and _NUMBER.search(sentence):
+        return 0.06
+    if wanted == "name" and _PROPER.search(sentence):
+        return 0.03
+    return 0.0
+
+
+def _overlap(a: str, b: str) -> float:
+    wa, wb = set(terms(a)), set(terms(b))
+    return len(wa & wb) / (min(len(wa), len(wb)) or 1)

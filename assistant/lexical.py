@@ -1,0 +1,144 @@
+"""BM25 over the stored chunks, kept in step with the index incrementally.
+
+Chunks are added and removed one by one (no rebuild on each question); postings
+are numpy arrays rebuilt lazily per term, so scoring stays vectorised at 100k chunks.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+
+from assistant.documents import Chunk
+from assistant.text import STOPWORDS, words
+
+
+def terms(text: str) -> list[str]:
+    """Index terms: folded words without stop words, with a light plural stem."""
+    out = []
+    for word in words(text):
+        if word in STOPWORDS:
+            continue
+        plural = len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
+        out.append(word[:-1] if plural else word)
+    return out
+
+
+class LexicalIndex:
+    """Okapi BM25 (k1=1.2, b=0.75) with incremental add and remove. Thread-safe.
+
+    Postings are compact append-only arrays; a removed chunk leaves a tombstone that
+    scoring masks out, and the arrays are compacted once a third of them are dead.
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._lock = threading.RLock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._slot: dict[str, int] = {}  # chunk id -> slot
+        self._chunks: list[Chunk | None] = []  # slot -> chunk (None = removed)
+        self._lengths = array("I")
+        self._alive = bytearray()
+        self._post_slots: dict[str, array[int]] = {}
+        self._post_tfs: dict[str, array[int]] = {}
+        self._df: Counter[str] = Counter()
+        self._total_length = 0
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self._slot
+
+    @property
+    def chunk_ids(self) -> set[str]:
+        """Ids of the chunks indexed."""
+        with self._lock:
+            return set(self._slot)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """An indexed chunk by id."""
+        slot = self._slot.get(chunk_id)
+        return None if slot is None else self._chunks[slot]
+
+    def add(self, chunks: Iterable[Chunk]) -> None:
+        """Index chunks (replacing any with the same id)."""
+        with self._lock:
+            for chunk in chunks:
+                if chunk.chunk_id in self._slot:
+                    self._remove_one(chunk.chunk_id)
+                counts = Counter(terms(chunk.embedding_text()))
+                slot = len(self._chunks)
+                self._chunks.append(chunk)
+                length = sum(counts.values())
+                self._lengths.append(length)
+                self._alive.append(1)
+                self._total_length += length
+                self._slot[chunk.chunk_id] = slot
+                for term, tf in counts.items():
+                    self._post_slots.setdefault(term, array("I")).append(slot)
+                    self._post_tfs.setdefault(term, array("H")).append(min(tf, 65535))
+                    self._df[term] += 1
+
+    def remove(self, chunk_ids: Iterable[str]) -> None:
+        """Forget chunks; unknown ids are ignored."""
+        with self._lock:
+            for chunk_id in chunk_ids:
+                if chunk_id in self._slot:
+                    self._remove_one(chunk_id)
+            if len(self._chunks) > 1000 and len(self._slot) < 0.67 * len(self._chunks):
+                live = [c for c in self._chunks if c is not None]
+                self._reset()
+                self.add(live)
+
+    def _remove_one(self, chunk_id: str) -> None:
+        slot = self._slot.pop(chunk_id)
+        chunk = self._chunks[slot]
+        if chunk is not None:
+            for term in set(terms(chunk.embedding_text())):
+                self._df[term] -= 1
+                if self._df[term] <= 0:
+                    del self._df[term]
+        self._total_length -= self._lengths[slot]
+        self._alive[slot] = 0
+        self._chunks[slot] = None
+
+    def idf(self, term: str) -> float:
+        """BM25 inverse document frequency of a normalised term."""
+        n = len(self._slot)
+        df = self._df.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """The k best chunks for a query by BM25, best first (optionally only `allowed` ids)."""
+        query_terms = set(terms(query))
+        with self._lock:
+            if not self._slot or not query_terms:
+                return []
+            lengths = np.frombuffer(self._lengths, dtype=np.uint32).astype(np.float32)
+            avg = self._total_length / max(1, len(self._slot))
+            norm = self.k1 * (1 - self.b + self.b * lengths / max(avg, 1e-9))
+            scores = np.zeros(len(self._chunks), dtype=np.float32)
+            for term in query_terms:
+                if term not in self._post_slots:
+                    continue
+                slots = np.frombuffer(self._post_slots[term], dtype=np.uint32)
+                tfs = np.frombuffer(self._post_tfs[term], dtype=np.uint16).astype(np.float32)
+                scores[slots] += self.idf(term) * tfs * (self.k1 + 1) / (tfs + norm[slots])
+            scores *= np.frombuffer(self._alive, dtype=np.uint8)
+            candidates = np.nonzero(scores > 0)[0]
+            if allowed is not None:
+                keep = [s for s in candidates if (c := self._chunks[s]) is not None and c.chunk_id in allowed]
+                candidates = np.asarray(keep, dtype=np.int64)
+            if candidates.size == 0:
+                return []
+            top = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
+            return [(c, float(scores[s])) for s in top if (c := self._chunks[s]) is not None]

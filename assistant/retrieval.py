@@ -1,0 +1,171 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25, fused, diversified, optionally reranked.
+
+Dense search finds paraphrases; BM25 finds names, acronyms and numbers ("WBCAP",
+"IN/285", "2022"). Reciprocal rank fusion merges the two lists; a per-source cap keeps
+one long report from crowding out the two-page brief that answers the question.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.documents import Chunk
+from assistant.index import Index
+from assistant.lexical import LexicalIndex
+from assistant.store import ChunkFilter
+
+if TYPE_CHECKING:
+    from sentence_transformers import CrossEncoder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Knobs of hybrid retrieval."""
+
+    k: int = 10  # passages returned
+    candidates: int = 40  # taken from each of dense and lexical search
+    rrf_k: int = 60  # reciprocal rank fusion constant
+    lexical_weight: float = 1.0  # weight of the BM25 list in the fusion
+    per_source_cap: int = 3  # at most this many passages of one source before others get a turn
+    sync_interval_s: float = 2.0  # how often to look for a changed index
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: its fused rank, and its cosine similarity to the question."""
+
+    chunk: Chunk
+    rank: int
+    score: float  # cosine similarity of question and chunk, -1..1
+    fused: float  # reciprocal rank fusion score (what the rank is based on)
+    lexical: float  # BM25 score (0 when BM25 did not find it)
+
+
+class Retriever:
+    """Finds the passages most likely to answer a question. Safe to share across threads."""
+
+    def __init__(self, index: Index, config: RetrievalConfig | None = None, reranker_path: str | None = None):
+        self.index = index
+        self.config = config or RetrievalConfig()
+        self.lexical = LexicalIndex()
+        self._reranker_path = reranker_path
+        self._reranker: CrossEncoder | None = None
+        self._sync_lock = threading.Lock()
+        self._seen_state: tuple[str | None, int] | None = None
+        self._checked_at = 0.0
+
+    def sync(self, force: bool = False) -> None:
+        """Bring the BM25 index in step with the store: add new chunks, drop removed ones."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.config.sync_interval_s:
+            return
+        with self._sync_lock:
+            self._checked_at = now
+            state = (self.index.manifest.get_meta("generation"), self.index.store.count())
+            if state == self._seen_state:
+                return
+            stored = self.index.store.all_ids()
+            known = self.lexical.chunk_ids
+            gone = known - stored
+            new = sorted(stored - known)
+            self.lexical.remove(gone)
+            self.lexical.add(self.index.store.get_chunks(new))
+            self._seen_state = state
+            log.info("lexical index synced: +%d -%d, %d chunks", len(new), len(gone), len(self.lexical))
+
+    def retrieve(
+        self, query: str, where: ChunkFilter | None = None, k: int | None = None
+    ) -> tuple[list[Passage], np.ndarray]:
+        """The best passages for a query, best first, and the query's vector."""
+        self.sync()
+        k = k or self.config.k
+        cfg = self.config
+        vector = self.index.embedder.embed([query])[0]
+        where = None if where is None or where.is_empty() else where
+
+        dense = self.index.store.search(vector, cfg.candidates, where)
+        allowed = None
+        if where is not None:
+            allowed = {c.chunk_id for c in self.lexical_candidates() if where.accepts(c)}
+        lexical = self.lexical.search(query, cfg.candidates, allowed)
+
+        fused: dict[str, float] = {}
+        cosine: dict[str, float] = {}
+        bm25: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        for rank, hit in enumerate(dense):
+            cid = hit.chunk.chunk_id
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
+            cosine[cid] = hit.score
+            chunks[cid] = hit.chunk
+        for rank, (chunk, score) in enumerate(lexical):
+            cid = chunk.chunk_id
+            fused[cid] = fused.get(cid, 0.0) + cfg.lexical_weight / (cfg.rrf_k + rank + 1)
+            bm25[cid] = score
+            chunks.setdefault(cid, chunk)
+
+        missing = [cid for cid in fused if cid not in cosine]
+        for cid, vec in self.index.store.vectors(missing).items():
+            cosine[cid] = float(np.dot(vec, vector))
+
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        if self._reranker_path:
+            order = self._rerank(query, order, chunks)
+        picked = _diversify(order, chunks, k, cfg.per_source_cap)
+        passages = [
+            Passage(
+                chunk=chunks[cid],
+                rank=i + 1,
+                score=cosine.get(cid, 0.0),
+                fused=fused[cid],
+                lexical=bm25.get(cid, 0.0),
+            )
+            for i, cid in enumerate(picked)
+        ]
+        return passages, vector
+
+    def lexical_candidates(self) -> list[Chunk]:
+        """Every chunk the lexical index holds (for filtering)."""
+        return [c for cid in self.lexical.chunk_ids if (c := self.lexical.chunk(cid)) is not None]
+
+    def _rerank(self, query: str, order: list[str], chunks: dict[str, Chunk]) -> list[str]:
+        if self._reranker is None:
+            from sentence_transformers import CrossEncoder
+
+            self._reranker = CrossEncoder(self._reranker_path, local_files_only=True)
+        head = order[:30]
+        scores = self._reranker.predict([(query, chunks[c].embedding_text()) for c in head])
+        ranked = [cid for _, cid in sorted(zip(scores, head, strict=True), key=lambda p: -float(p[0]))]
+        return ranked + order[30:]
+
+
+def _diversify(order: list[str], chunks: dict[str, Chunk], k: int, cap: int) -> list[str]:
+    """Take passages in order, skipping exact duplicate texts and sources over their cap.
+
+    Passages skipped only for the cap fill the list if fewer than k remain.
+    """
+    picked: list[str] = []
+    deferred: list[str] = []
+    per_source: dict[str, int] = {}
+    texts: set[str] = set()
+    for cid in order:
+        chunk = chunks[cid]
+        if chunk.text in texts:
+            continue
+        texts.add(chunk.text)
+        if per_source.get(chunk.source_id, 0) >= cap:
+            deferred.append(cid)
+            continue
+        per_source[chunk.source_id] = per_source.get(chunk.source_id, 0) + 1
+        picked.append(cid)
+        if len(picked) == k:
+            return picked
+    return picked + deferred[: k - len(picked)]

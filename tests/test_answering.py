@@ -1,0 +1,124 @@
+"""Answering over a real index of the seed article: extractive answers, refusal, follow-ups, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import IndexUnavailableError, InvalidQuestionError
+from assistant.index import Index
+from assistant.service import AssistantService
+from assistant.settings import Settings, load_settings
+from assistant.store import ChunkFilter
+from ingest.chunking import ChunkSizing
+from ingest.pipeline import IngestOptions, Ingestor
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.integration
+
+BUDVA = "When did IOM organize the meeting of the Heads of Border Police in Budva?"
+
+
+def build_index(settings: Settings, *paths: Path) -> None:
+    index = Index.from_settings(settings)
+    Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run(list(paths))
+    index.manifest.close()
+
+
+@pytest.fixture(scope="module")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) -> Settings:
+    root = tmp_path_factory.mktemp("seed")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus)
+    shutil.copy(
+        shared_corpus / "iom" / "IOM_HTCDS_Guidance_Migration_and_International_Protection.md", corpus
+    )
+    settings = load_settings(index_dir=root / "index", corpus_dir=corpus)
+    build_index(settings, corpus)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def service(seed_settings: Settings) -> Iterator[AssistantService]:
+    svc = AssistantService(seed_settings)
+    yield svc
+    svc.index.manifest.close()
+
+
+def test_budva_question_is_answered_with_a_verifiable_citation(service: AssistantService) -> None:
+    answer = service.ask(BUDVA)
+    assert not answer.refused
+    assert "June 14 and 15, 2022" in answer.answer
+    assert answer.citations, "an answer without citations"
+    cited = [c for c in answer.citations if "June 14 and 15, 2022" in c.quote]
+    assert cited and cited[0].source_id == SEED.name
+    assert f"[{cited[0].n}]" in answer.answer
+    for citation in answer.citations:
+        passage_texts = [r.text for r in answer.retrieved if r.source_id == citation.source_id]
+        for piece in citation.quote.split(" … "):
+            assert any(piece in text for text in passage_texts), "a quote must be passage text"
+    assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
+
+
+def test_every_answer_sentence_is_verbatim_from_its_cited_passage(service: AssistantService) -> None:
+    for question in (BUDVA, "Which projects was the meeting organized under?", "Who is a refugee?"):
+        answer = service.ask(question)
+        if answer.refused:
+            continue
+        by_n = {c.n: c.quote for c in answer.citations}
+        assert by_n
+        import re
+
+        for sentence, numbers in re.findall(r"(.+?)\s((?:\[\d+\])+)(?:\s|$)", answer.answer):
+            for n in re.findall(r"\d+", numbers):
+                assert sentence.strip() in by_n[int(n)]
+
+
+def test_out_of_corpus_question_is_refused_with_closest_sources(service: AssistantService) -> None:
+    answer = service.ask("Who won the 2022 football World Cup?")
+    assert answer.refused
+    assert answer.answer == "I could not find this in the IOM documents."
+    assert answer.citations == []
+    assert answer.retrieved, "the closest sources are still shown"
+
+
+def test_follow_up_question_uses_the_conversation(service: AssistantService) -> None:
+    history = [("user", BUDVA), ("assistant", service.ask(BUDVA).answer)]
+    answer = service.ask("and who funded it?", history=history)
+    assert not answer.refused
+    assert "Denmark" in answer.answer
+    assert "Border Police" in answer.standalone_question
+    alone = service.ask("and who funded it?")
+    assert "Denmark" not in alone.answer or alone.refused
+
+
+def test_metadata_filter_restricts_sources(service: AssistantService) -> None:
+    only_md = ChunkFilter(formats=("markdown",))
+    answer = service.ask(BUDVA, filters=only_md)
+    assert all(r.source_id.endswith(".md") for r in answer.retrieved)
+    assert "June 14 and 15, 2022" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("", "empty"),
+        ("   \n ", "empty"),
+        ("x" * 20_000, "20000 characters"),
+        ("When was the meeting?\x00\x07", "control characters"),
+        ("?!?", "no words"),
+    ],
+)
+def test_bad_questions_get_a_clear_error(service: AssistantService, question: str, words: str) -> None:
+    with pytest.raises(InvalidQuestionError, match=words):
+        service.ask(question)
+
+
+def test_empty_index_says_how_to_ingest(tmp_path: Path) -> None:
+    settings = load_settings(index_dir=tmp_path / "empty-index", embedding_model="hash-256")
+    with pytest.raises(IndexUnavailableError, match="iom-assistant ingest"):
+        AssistantService(settings).ask(BUDVA)

@@ -1,0 +1,65 @@
+"""The grounding guard on hand-made answers: what it keeps, re-cites, removes and drops."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.embedder import HashEmbedder
+from assistant.grounding import GroundingGuard, parse_claims
+
+pytestmark = pytest.mark.unit
+
+SEED_PASSAGE = (
+    "Budva – On June 14 and 15, 2022, the International Organization for Migration (IOM) organized a "
+    "regional meeting of the Heads of Border Police in the Western Balkans. The projects were funded by "
+    "the Ministry of Foreign Affairs of Denmark."
+)
+OTHER_PASSAGE = (
+    "A refugee is a person who is outside their country of nationality and needs international protection."
+)
+
+
+@pytest.fixture
+def guard() -> GroundingGuard:
+    return GroundingGuard(HashEmbedder())
+
+
+def test_parse_claims_reads_markers_before_and_after_the_full_stop() -> None:
+    claims, invalid = parse_claims("IOM met in Budva [1]. Denmark funded it.[2] Nobody knows [7].", 2)
+    assert [c.passages for c in claims] == [(0,), (1,), ()]
+    assert claims[0].text == "IOM met in Budva."
+    assert invalid == 1
+
+
+def test_supported_sentences_are_kept_with_a_quote(guard: GroundingGuard) -> None:
+    claims, _ = parse_claims(
+        "IOM organized the meeting of the Heads of Border Police on June 14 and 15, 2022 [1].", 2
+    )
+    report = guard.check(claims, [SEED_PASSAGE, OTHER_PASSAGE])
+    assert len(report.claims) == 1 and not report.removed
+    assert "June 14 and 15, 2022" in report.claims[0].quotes[0]
+
+
+def test_hallucinated_date_and_place_are_removed(guard: GroundingGuard) -> None:
+    text = (
+        "IOM organized the meeting of the Heads of Border Police on 20th October 2022 [1]. "
+        "The meeting took place in Brindisi, Italy [1]."
+    )
+    claims, _ = parse_claims(text, 2)
+    report = guard.check(claims, [SEED_PASSAGE, OTHER_PASSAGE])
+    assert report.claims == []
+    assert len(report.removed) == 2
+
+
+def test_a_sentence_citing_the_wrong_passage_is_recited(guard: GroundingGuard) -> None:
+    claims, _ = parse_claims("The projects were funded by the Ministry of Foreign Affairs of Denmark [2].", 2)
+    report = guard.check(claims, [SEED_PASSAGE, OTHER_PASSAGE])
+    assert report.recited == 1
+    assert report.claims[0].passages == (0,)
+
+
+def test_citation_numbers_matching_no_passage_are_dropped(guard: GroundingGuard) -> None:
+    claims, invalid = parse_claims("A refugee is a person outside their country of nationality [9].", 2)
+    report = guard.check(claims, [SEED_PASSAGE, OTHER_PASSAGE], invalid)
+    assert report.invalid_citations == 1
+    assert report.claims and report.claims[0].passages == (1,)

