@@ -1,0 +1,71 @@
+"""The regression gate: compare a run with a saved baseline, metric by metric."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# How much each metric may get worse before the gate fails (absolute, on 0..1 scales).
+ALLOWED_DROP: dict[str, float] = {
+    "hit@1": 0.05,
+    "hit@5": 0.03,
+    "hit@10": 0.03,
+    "recall@5": 0.03,
+    "mrr@10": 0.04,
+    "ndcg@10": 0.04,
+    "evidence_recall@5": 0.03,
+    "key_fact_recall": 0.03,
+    "token_f1": 0.03,
+    "semantic_similarity": 0.03,
+    "grounded_sentence_rate": 0.02,
+    "citation_precision": 0.05,
+    "citation_recall": 0.05,
+    "correct_refusal_rate": 0.05,
+}
+# Metrics where higher is worse, with the rise allowed.
+ALLOWED_RISE: dict[str, float] = {"invalid_citation_rate": 0.01, "false_refusal_rate": 0.05}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric against the baseline."""
+
+    metric: str
+    baseline: float | None
+    current: float | None
+    allowed: float
+    regressed: bool
+
+    @property
+    def delta(self) -> float | None:
+        """current - baseline, when both exist."""
+        if self.baseline is None or self.current is None:
+            return None
+        return self.current - self.baseline
+
+
+def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[Comparison]:
+    """Every gated metric; latency is reported elsewhere, not gated (it depends on the machine)."""
+    rows = []
+    for metric, allowed in [*ALLOWED_DROP.items(), *ALLOWED_RISE.items()]:
+        base, now = baseline.get(metric), current.get(metric)
+        if base is None:
+            regressed = False
+        elif now is None:
+            regressed = True
+        elif metric in ALLOWED_RISE:
+            regressed = now - base > allowed + 1e-9
+        else:
+            regressed = base - now > allowed + 1e-9
+        rows.append(Comparison(metric, base, now, allowed, regressed))
+    return rows
+
+
+def right_to_wrong(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]:
+    """Ids of questions answered correctly in the baseline and wrongly now."""
+    before = baseline.get("per_question") or {}
+    after = current.get("per_question") or {}
+    return sorted(
+        q for q, b in before.items() if b.get("correct") and not after.get(q, {}).get("correct", False)
+    )

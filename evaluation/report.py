@@ -1,0 +1,297 @@
+"""Writes a run's files: metrics.json, predictions.jsonl, per_question.csv, report.md, report.html.
+
+Plots are inline SVG drawn here, so report.html is one self-contained file.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation.dataset import source_matches
+from evaluation.gate import Comparison
+from evaluation.metrics import bootstrap_ci
+from evaluation.runner import ANSWERABLE_SCORES, QuestionResult, strip_markers
+
+
+def write_run(
+    out: Path,
+    results: Sequence[QuestionResult],
+    metrics: dict[str, Any],
+    comparisons: Sequence[Comparison] = (),
+    regressions: Sequence[str] = (),
+) -> None:
+    """All output files of one evaluation run."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = dict(metrics)
+    metrics["per_question"] = {r.case.id: {"correct": r.correct, "label": r.label} for r in results}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    with (out / "predictions.jsonl").open("w", encoding="utf-8") as handle:
+        for r in results:
+            handle.write(json.dumps(_prediction(r), ensure_ascii=False) + "\n")
+    _write_csv(out / "per_question.csv", results)
+    (out / "report.md").write_text(_markdown(results, metrics, comparisons, regressions), encoding="utf-8")
+    (out / "report.html").write_text(_html(results, metrics, comparisons, regressions), encoding="utf-8")
+
+
+def _prediction(r: QuestionResult) -> dict[str, Any]:
+    a = r.answer
+    return {
+        "id": r.case.id,
+        "question": r.case.question,
+        "answer": a.get("answer", ""),
+        "refused": a.get("refused"),
+        "citations": a.get("citations", []),
+        "retrieved": a.get("retrieved", []),
+        "notices": a.get("notices", []),
+        "latency_ms": r.latency_ms,
+        "label": r.label,
+        "scores": r.scores,
+        "error": r.error,
+        # RAGAS field names, so `ragas.evaluate` can read this file as it is
+        "user_input": r.case.question,
+        "response": strip_markers(str(a.get("answer", ""))),
+        "retrieved_contexts": [p["text"] for p in a.get("retrieved", [])],
+        "reference": r.case.reference_answer or "",
+    }
+
+
+def _write_csv(path: Path, results: Sequence[QuestionResult]) -> None:
+    fields = ["id", "answerable", "refused", "label", "correct", "latency_ms", *ANSWERABLE_SCORES, "question"]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for r in results:
+            row: dict[str, Any] = {
+                "id": r.case.id,
+                "answerable": r.case.answerable,
+                "refused": r.answer.get("refused"),
+                "label": r.label,
+                "correct": r.correct,
+                "latency_ms": round(r.latency_ms, 1),
+                "question": r.case.question,
+            }
+            for key in ANSWERABLE_SCORES:
+                value = r.scores.get(key)
+                row[key] = "" if value is None else round(value, 4)
+            writer.writerow(row)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _markdown(
+    results: Sequence[QuestionResult],
+    metrics: Mapping[str, Any],
+    comparisons: Sequence[Comparison],
+    regressions: Sequence[str],
+) -> str:
+    lines = ["# Evaluation report", "", "| metric | value | 95% CI |", "| --- | --- | --- |"]
+    for key, value in metrics.items():
+        if key == "per_question":
+            continue
+        ci = _ci(results, key)
+        lines.append(f"| {key} | {_fmt(value)} | {'' if ci is None else f'{ci[0]:.3f}–{ci[1]:.3f}'} |")
+    lines += ["", "## Failures", ""]
+    for label, count in Counter(r.label for r in results).most_common():
+        lines.append(f"- {label}: {count}")
+    if comparisons:
+        lines += [
+            "",
+            "## Against the baseline",
+            "",
+            "| metric | baseline | now | Δ | allowed | |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for c in comparisons:
+            flag = "REGRESSION" if c.regressed else ""
+            lines.append(
+                f"| {c.metric} | {_fmt(c.baseline)} | {_fmt(c.current)} | {_fmt(c.delta)} | {c.allowed} | {flag} |"
+            )
+        lines += ["", f"Questions right in the baseline and wrong now: {', '.join(regressions) or 'none'}"]
+    lines += ["", "## Questions that failed", ""]
+    for r in results:
+        if r.label != "ok":
+            answer = strip_markers(str(r.answer.get("answer", "")))[:200]
+            lines.append(f"- **{r.case.id}** ({r.label}) {r.case.question} — _{answer}_")
+    return "\n".join(lines) + "\n"
+
+
+def _ci(results: Sequence[QuestionResult], key: str) -> tuple[float, float] | None:
+    values = [v for r in results if r.case.answerable and (v := r.scores.get(key)) is not None]
+    return bootstrap_ci(values) if values else None
+
+
+# -- HTML with inline SVG ----------------------------------------------------------------
+
+_STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1d2733}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccd;padding:4px 8px;text-align:left}
+.bad{background:#fde2e1}.plots{display:flex;flex-wrap:wrap;gap:24px}figure{margin:0}
+figcaption{font-size:.9em;color:#556}"""
+
+
+def _html(
+    results: Sequence[QuestionResult],
+    metrics: Mapping[str, Any],
+    comparisons: Sequence[Comparison],
+    regressions: Sequence[str],
+) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items() if k != "per_question"
+    )
+    plots = [
+        _figure("Recall of gold documents by k", _line_plot(_recall_curve(results), "k", "recall")),
+        _figure("Rank of the first gold document", _bar_plot(_first_rank_counts(results))),
+        _figure("Refusals", _confusion(results)),
+    ]
+    if comparisons:
+        plots.append(_figure("Now against the baseline (with 95% CI)", _baseline_plot(results, comparisons)))
+    failures = "".join(
+        f"<tr class='bad'><td>{e(r.case.id)}</td><td>{e(r.label)}</td><td>{e(r.case.question)}</td>"
+        f"<td>{e(strip_markers(str(r.answer.get('answer', '')))[:300])}</td></tr>"
+        for r in results
+        if r.label != "ok"
+    )
+    gate = ""
+    if comparisons:
+        gate_rows = "".join(
+            f"<tr class='{'bad' if c.regressed else ''}'><td>{e(c.metric)}</td><td>{_fmt(c.baseline)}</td>"
+            f"<td>{_fmt(c.current)}</td><td>{_fmt(c.delta)}</td><td>{c.allowed}</td></tr>"
+            for c in comparisons
+        )
+        gate = (
+            "<h2>Against the baseline</h2><table><tr><th>metric</th><th>baseline</th><th>now</th><th>Δ</th>"
+            f"<th>allowed</th></tr>{gate_rows}</table><p>Right before, wrong now: {e(', '.join(regressions) or 'none')}</p>"
+        )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation report</title><style>{_STYLE}</style>"
+        f"</head><body><h1>Evaluation report</h1><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+        f"<div class='plots'>{''.join(plots)}</div>{gate}<h2>Questions that failed</h2><table>"
+        f"<tr><th>id</th><th>failure</th><th>question</th><th>answer</th></tr>{failures}</table></body></html>\n"
+    )
+
+
+def _figure(caption: str, svg: str) -> str:
+    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _recall_curve(results: Sequence[QuestionResult]) -> list[tuple[float, float]]:
+    answerable = [r for r in results if r.case.answerable]
+    points = []
+    for k in range(1, 11):
+        hits = 0
+        for r in answerable:
+            ranked = list(dict.fromkeys(p["source_id"] for p in r.answer.get("retrieved", [])))[:k]
+            hits += any(source_matches(g, s) for g in r.case.gold_source_ids for s in ranked)
+        points.append((float(k), hits / len(answerable) if answerable else 0.0))
+    return points
+
+
+def _first_rank_counts(results: Sequence[QuestionResult]) -> list[tuple[str, int]]:
+    counts: Counter[str] = Counter()
+    for r in results:
+        if not r.case.answerable:
+            continue
+        ranked = list(dict.fromkeys(p["source_id"] for p in r.answer.get("retrieved", [])))
+        first = next(
+            (
+                i + 1
+                for i, s in enumerate(ranked)
+                if any(source_matches(g, s) for g in r.case.gold_source_ids)
+            ),
+            None,
+        )
+        counts["miss" if first is None else str(first)] += 1
+    order = [str(i) for i in range(1, 11)] + ["miss"]
+    return [(k, counts[k]) for k in order if counts[k]]
+
+
+def _line_plot(points: Sequence[tuple[float, float]], xlabel: str, ylabel: str) -> str:
+    w, h, pad = 320, 220, 36
+    xs = [p[0] for p in points] or [0.0, 1.0]
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+
+    def sx(x: float) -> float:
+        return pad + (x - x0) / (x1 - x0) * (w - 2 * pad)
+
+    def sy(y: float) -> float:
+        return h - pad - y * (h - 2 * pad)
+
+    path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(points))
+    dots = "".join(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='#0b5cad'/>" for x, y in points)
+    ticks = "".join(
+        f"<text x='{pad - 6}' y='{sy(t) + 4:.1f}' font-size='10' text-anchor='end'>{t:.1f}</text>"
+        for t in (0, 0.5, 1.0)
+    )
+    return (
+        f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>"
+        f"<line x1='{pad}' y1='{h - pad}' x2='{w - pad}' y2='{h - pad}' stroke='#889'/>"
+        f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{h - pad}' stroke='#889'/>{ticks}"
+        f"<path d='{path}' fill='none' stroke='#0b5cad' stroke-width='2'/>{dots}"
+        f"<text x='{w / 2}' y='{h - 6}' font-size='11' text-anchor='middle'>{xlabel}</text>"
+        f"<text x='10' y='{pad - 10}' font-size='11'>{ylabel}</text></svg>"
+    )
+
+
+def _bar_plot(bars: Sequence[tuple[str, int]]) -> str:
+    w, h, pad = 320, 220, 30
+    top = max((v for _, v in bars), default=1) or 1
+    width = (w - 2 * pad) / max(1, len(bars))
+    parts = []
+    for i, (label, value) in enumerate(bars):
+        bh = value / top * (h - 2 * pad)
+        x = pad + i * width
+        parts.append(
+            f"<rect x='{x + 2:.1f}' y='{h - pad - bh:.1f}' width='{width - 4:.1f}' height='{bh:.1f}' fill='#0b5cad'/>"
+            f"<text x='{x + width / 2:.1f}' y='{h - pad + 14}' font-size='10' text-anchor='middle'>{html.escape(label)}</text>"
+            f"<text x='{x + width / 2:.1f}' y='{h - pad - bh - 3:.1f}' font-size='10' text-anchor='middle'>{value}</text>"
+        )
+    return f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"
+
+
+def _confusion(results: Sequence[QuestionResult]) -> str:
+    cells = Counter((r.case.answerable, bool(r.answer.get("refused"))) for r in results)
+    rows = [("answerable", True), ("unanswerable", False)]
+    body = "".join(
+        f"<tr><th>{name}</th><td>{cells[(flag, False)]}</td><td>{cells[(flag, True)]}</td></tr>"
+        for name, flag in rows
+    )
+    return f"<table><tr><th></th><th>answered</th><th>refused</th></tr>{body}</table>"
+
+
+def _baseline_plot(results: Sequence[QuestionResult], comparisons: Sequence[Comparison]) -> str:
+    shown = [c for c in comparisons if c.current is not None and c.baseline is not None][:12]
+    w, row, pad = 460, 18, 150
+    h = row * len(shown) + 20
+    parts = []
+    for i, c in enumerate(shown):
+        y = 10 + i * row
+        scale = w - pad - 20
+        ci = _ci(results, c.metric)
+        color = "#c0392b" if c.regressed else "#0b5cad"
+        parts.append(
+            f"<text x='{pad - 6}' y='{y + 11}' font-size='10' text-anchor='end'>{html.escape(c.metric)}</text>"
+        )
+        parts.append(
+            f"<rect x='{pad}' y='{y + 2}' width='{(c.current or 0) * scale:.1f}' height='10' fill='{color}' opacity='.7'/>"
+        )
+        parts.append(
+            f"<line x1='{pad + (c.baseline or 0) * scale:.1f}' y1='{y}' x2='{pad + (c.baseline or 0) * scale:.1f}' "
+            f"y2='{y + 14}' stroke='#222' stroke-width='2'/>"
+        )
+        if ci is not None:
+            parts.append(
+                f"<line x1='{pad + ci[0] * scale:.1f}' y1='{y + 7}' x2='{pad + ci[1] * scale:.1f}' y2='{y + 7}' stroke='#222'/>"
+            )
+    return f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"

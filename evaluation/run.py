@@ -1,0 +1,72 @@
+"""One evaluation run, end to end: dataset -> service -> scores -> files -> gate."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigurationError
+from assistant.service import AssistantService
+from assistant.settings import Settings
+from evaluation.dataset import load_dataset
+from evaluation.gate import Comparison, compare, right_to_wrong
+from evaluation.report import write_run
+from evaluation.runner import aggregate, evaluate
+
+
+@dataclass
+class Outcome:
+    """What a run measured and whether it fell below the baseline."""
+
+    out: Path
+    metrics: dict[str, Any]
+    comparisons: list[Comparison] = field(default_factory=list)
+    regressions: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> bool:
+        """True when any gated metric dropped more than allowed."""
+        return any(c.regressed for c in self.comparisons)
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        keys = ("hit@5", "evidence_recall@5", "key_fact_recall", "grounded_sentence_rate",
+                "correct_refusal_rate", "false_refusal_rate", "latency_ms_p50")  # fmt: skip
+        lines = [f"{k}: {self.metrics.get(k)}" for k in keys]
+        for c in self.comparisons:
+            if c.regressed:
+                lines.append(f"REGRESSION {c.metric}: {c.baseline} -> {c.current} (allowed {c.allowed})")
+        if self.regressions:
+            lines.append("right before, wrong now: " + ", ".join(self.regressions))
+        lines.append(f"reports in {self.out}")
+        return "\n".join(lines)
+
+
+def run_evaluation(
+    settings: Settings,
+    dataset: Path,
+    out: Path,
+    *,
+    baseline: Path | None = None,
+    provider: str | None = None,
+    progress: bool = False,
+    service: AssistantService | None = None,
+) -> Outcome:
+    """Evaluate, write the reports and compare with the baseline if one is given."""
+    cases = load_dataset(dataset)
+    service = service or AssistantService(settings)
+    service.warm_up()
+    results = evaluate(service, cases, provider=provider, progress=progress)
+    metrics = aggregate(results)
+    outcome = Outcome(out, dict(metrics))
+    if baseline is not None:
+        if not baseline.is_file():
+            raise ConfigurationError(f"baseline {baseline} not found: give the metrics.json of a saved run")
+        saved = json.loads(baseline.read_text(encoding="utf-8"))
+        current = {**metrics, "per_question": {r.case.id: {"correct": r.correct} for r in results}}
+        outcome.comparisons = compare(current, saved)
+        outcome.regressions = right_to_wrong(current, saved)
+    write_run(out, results, outcome.metrics, outcome.comparisons, outcome.regressions)
+    return outcome

@@ -1,0 +1,212 @@
+"""Runs a dataset through the same service the UI uses and scores every answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant.answer import Answer
+from assistant.errors import AssistantError
+from assistant.grounding import GroundingGuard, parse_claims
+from assistant.service import AssistantService
+from evaluation.dataset import EvalCase, source_matches
+from evaluation.metrics import (
+    contains,
+    key_fact_recall,
+    mean,
+    percentile,
+    retrieval_metrics,
+    token_f1,
+)
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+METRIC_KEYS = (
+    "n_questions", "n_answerable", "n_unanswerable", "hit@1", "hit@5", "hit@10", "recall@5", "mrr@10",
+    "ndcg@10", "evidence_recall@5", "key_fact_recall", "token_f1", "semantic_similarity",
+    "grounded_sentence_rate", "citation_precision", "citation_recall", "invalid_citation_rate",
+    "correct_refusal_rate", "false_refusal_rate", "latency_ms_p50", "latency_ms_p95",
+)  # fmt: skip
+# Per-question scores averaged over answerable questions.
+ANSWERABLE_SCORES = (
+    "hit@1", "hit@5", "hit@10", "recall@5", "mrr@10", "ndcg@10", "evidence_recall@5",
+    "key_fact_recall", "token_f1", "semantic_similarity", "citation_precision", "citation_recall",
+)  # fmt: skip
+
+
+@dataclass
+class QuestionResult:
+    """One question: the answer given, its scores and what went wrong."""
+
+    case: EvalCase
+    answer: dict[str, Any]
+    scores: dict[str, float | None] = field(default_factory=dict)
+    grounded: tuple[int, int] = (0, 0)  # supported sentences, sentences
+    markers: tuple[int, int] = (0, 0)  # invalid citation markers, markers
+    label: str = "ok"
+    correct: bool = False
+    error: str | None = None
+
+    @property
+    def latency_ms(self) -> float:
+        """End-to-end time of the answer."""
+        return float(self.answer.get("timings_ms", {}).get("total", 0.0))
+
+
+def strip_markers(text: str) -> str:
+    """Answer text without `[n]` markers."""
+    return re.sub(r"\s*\[\d+\]", "", text)
+
+
+def evaluate(
+    service: AssistantService,
+    cases: Sequence[EvalCase],
+    provider: str | None = None,
+    progress: bool = False,
+) -> list[QuestionResult]:
+    """Ask every question and score the answers."""
+    guard = GroundingGuard(service.index.embedder)
+    results: list[QuestionResult] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(cases), unit="question")
+    for case in cases:
+        try:
+            answer = service.ask(case.question, history=case.history, provider=provider)
+            result = score(case, answer, guard)
+        except AssistantError as exc:
+            result = QuestionResult(case, {"answer": "", "refused": True, "citations": [], "retrieved": []})
+            result.error = str(exc)
+            result.label = "error"
+        results.append(result)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    _add_semantic_similarity(service, results)
+    return results
+
+
+def score(case: EvalCase, answer: Answer, guard: GroundingGuard) -> QuestionResult:
+    """Scores of one answer against its case (semantic similarity is added in batch later)."""
+    data = answer.to_dict()
+    result = QuestionResult(case, data)
+    text = strip_markers(answer.answer)
+    cited = list(dict.fromkeys(c.source_id for c in answer.citations))
+
+    markers = [int(n) for n in _MARKER.findall(answer.answer)]
+    valid = {c.n for c in answer.citations}
+    result.markers = (sum(n not in valid for n in markers), len(markers))
+    result.grounded = _grounded(answer, guard)
+
+    if case.answerable:
+        ranked = list(dict.fromkeys(r.source_id for r in answer.retrieved))
+        is_gold = [any(source_matches(g, s) for g in case.gold_source_ids) for s in ranked]
+        result.scores.update(retrieval_metrics(is_gold, len(case.gold_source_ids)))
+        top5 = " ".join(r.text for r in answer.retrieved[:5])
+        groups = case.short_answers
+        result.scores["evidence_recall@5"] = sum(any(contains(top5, a) for a in g) for g in groups) / len(
+            groups
+        )
+        result.scores["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(text, groups)
+        result.scores["token_f1"] = 0.0 if answer.refused else token_f1(text, case.reference_answer)
+        gold_cited = [s for s in cited if any(source_matches(g, s) for g in case.gold_source_ids)]
+        result.scores["citation_precision"] = len(gold_cited) / len(cited) if cited else None
+        found_gold = [g for g in case.gold_source_ids if any(source_matches(g, s) for s in cited)]
+        result.scores["citation_recall"] = len(found_gold) / len(case.gold_source_ids)
+        result.correct = not answer.refused and (result.scores["key_fact_recall"] or 0.0) >= 0.5
+    else:
+        result.correct = answer.refused
+    result.label = _label(result)
+    return result
+
+
+def _grounded(answer: Answer, guard: GroundingGuard) -> tuple[int, int]:
+    """Sentences supported by the passages they cite, judged anew (independently of the guard)."""
+    if answer.refused:
+        return (0, 0)
+    by_n = {c.n: c for c in answer.citations}
+    claims, _ = parse_claims(answer.answer, max(by_n, default=0))
+    supported = 0
+    for claim in claims:
+        for p in claim.passages:
+            citation = by_n.get(p + 1)
+            if citation is None:
+                continue
+            context = " ".join(
+                [citation.quote] + [r.text for r in answer.retrieved if r.source_id == citation.source_id]
+            )
+            if guard.support(claim.text, context).supported:
+                supported += 1
+                break
+    return supported, len(claims)
+
+
+def _label(result: QuestionResult) -> str:
+    s, refused = result.scores, bool(result.answer.get("refused"))
+    if not result.case.answerable:
+        return "ok" if refused else "missed refusal"
+    if refused:
+        return "wrong refusal"
+    if not s.get("hit@5") and not s.get("evidence_recall@5"):
+        return "retrieval miss"
+    if (s.get("key_fact_recall") or 0.0) < 0.5:
+        return "answer miss"
+    supported, total = result.grounded
+    if total and supported < total:
+        return "ungrounded"
+    invalid, _ = result.markers
+    if invalid or s.get("citation_precision") == 0.0:
+        return "bad citation"
+    return "ok"
+
+
+def _add_semantic_similarity(service: AssistantService, results: list[QuestionResult]) -> None:
+    pairs = [
+        (r, strip_markers(str(r.answer.get("answer", ""))), r.case.reference_answer)
+        for r in results
+        if r.case.answerable and r.case.reference_answer
+    ]
+    if not pairs:
+        return
+    embedder = service.index.embedder
+    answers = embedder.embed([p[1] or " " for p in pairs])
+    references = embedder.embed([p[2] or " " for p in pairs])
+    sims = np.sum(answers * references, axis=1)
+    for (result, _, _), sim in zip(pairs, sims, strict=True):
+        result.scores["semantic_similarity"] = 0.0 if result.answer.get("refused") else max(0.0, float(sim))
+
+
+def aggregate(results: Sequence[QuestionResult]) -> dict[str, float | int | None]:
+    """metrics.json: the DESIGN.md keys, None where a metric could not be computed."""
+    answerable = [r for r in results if r.case.answerable]
+    unanswerable = [r for r in results if not r.case.answerable]
+    metrics: dict[str, float | int | None] = {
+        "n_questions": len(results),
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+    }
+    for key in ANSWERABLE_SCORES:
+        metrics[key] = mean([r.scores.get(key) for r in answerable])
+    supported = sum(r.grounded[0] for r in results)
+    sentences = sum(r.grounded[1] for r in results)
+    metrics["grounded_sentence_rate"] = supported / sentences if sentences else None
+    invalid = sum(r.markers[0] for r in results)
+    markers = sum(r.markers[1] for r in results)
+    metrics["invalid_citation_rate"] = invalid / markers if markers else None
+    refused = [bool(r.answer.get("refused")) for r in unanswerable]
+    metrics["correct_refusal_rate"] = sum(refused) / len(refused) if refused else None
+    wrong = [bool(r.answer.get("refused")) for r in answerable]
+    metrics["false_refusal_rate"] = sum(wrong) / len(wrong) if wrong else None
+    latencies = [r.latency_ms for r in results if r.error is None]
+    metrics["latency_ms_p50"] = percentile(latencies, 50)
+    metrics["latency_ms_p95"] = percentile(latencies, 95)
+    return {
+        k: (round(v, 4) if isinstance(v, float) else v) for k, v in ((k, metrics[k]) for k in METRIC_KEYS)
+    }
