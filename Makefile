@@ -5,6 +5,12 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 # The CPU build of PyTorch; a loose `torch` would pull a multi-GB CUDA build.
 TORCH  := torch==2.13.0
+# llama.cpp for the LLM tests, built once without native CPU extensions: the -march=native
+# build uses AMX instructions that this kind of virtual machine refuses (SIGSEGV/GPF).
+LLAMA_VERSION := 0.3.36
+LLAMA_WHEELS  ?= $(HOME)/.cache/iom-assistant/wheels/portable
+LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+                 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
@@ -20,7 +26,13 @@ $(VENV)/.installed: pyproject.toml
 
 install-test: $(VENV)/.installed-test
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[test]'
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  echo "building llama-cpp-python $(LLAMA_VERSION) once (about 10 minutes)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) wheel --quiet --no-cache-dir --no-deps \
+	    llama-cpp-python==$(LLAMA_VERSION) -w $(LLAMA_WHEELS); }
+	$(PIP) install --quiet --force-reinstall --no-deps --no-index --find-links $(LLAMA_WHEELS) \
+	  llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install --quiet --find-links $(LLAMA_WHEELS) -e '.[test]'
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 	touch $@
 

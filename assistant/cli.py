@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--out-dataset", type=Path, help="where --from-feedback writes the draft cases")
     evaluate.set_defaults(command=_eval)
+
+    feedback = commands.add_parser("feedback", help="user feedback collected by the chat")
+    feedback_commands = feedback.add_subparsers(required=True, metavar="ACTION")
+    export = feedback_commands.add_parser("export", help="write feedback as JSONL")
+    export.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    export.set_defaults(command=_feedback_export)
     return parser
 
 
@@ -151,6 +157,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(outcome.summary())
     return 1 if outcome.regressed else 0
+
+
+def _feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.feedback import export_feedback
+
+    count = export_feedback(settings, args.out)
+    print(f"{count} feedback record(s) written to {args.out}")
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -70,10 +70,12 @@ def check_question(question: str) -> str:
 class AssistantService:
     """Answers questions from the index. One instance serves all users (thread-safe)."""
 
-    def __init__(self, settings: Settings, index: Index | None = None) -> None:
+    def __init__(
+        self, settings: Settings, index: Index | None = None, retrieval: RetrievalConfig | None = None
+    ) -> None:
         self.settings = settings
         self.index = index or Index.from_settings(settings)
-        self.retriever = Retriever(self.index, RetrievalConfig(), settings.reranker_model)
+        self.retriever = Retriever(self.index, retrieval or RetrievalConfig(), settings.reranker_model)
         self.extractive = ExtractiveAnswerer(self.index.embedder, self._idf)
         self.guard = GroundingGuard(self.index.embedder)
         self._chat_models: dict[str, ChatModel | None] = {}
@@ -119,7 +121,10 @@ class AssistantService:
         standalone = self._standalone(question, history, chat, notices)
         passages, vector = self.retriever.retrieve(standalone, filters)
         retrieved_at = time.perf_counter()
-        selection = self.extractive.select(standalone, passages, vector)
+        if standalone != question:
+            # a follow-up: its context found the passages; its own words pick the sentences
+            vector = self.index.embedder.embed([question])[0]
+        selection = self.extractive.select(question, passages, vector)
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
 

@@ -289,18 +289,14 @@ class ChromaStore:
             col.delete(ids=ids[start : start + step])
 
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
-        """Rewrite text and metadata of stored chunks without touching their vectors."""
+        """Rewrite the metadata of stored chunks; their text is part of their id, so it is unchanged."""
         if not chunks:
             return
         col = self._col()
         step = self._open_client().get_max_batch_size()
         for start in range(0, len(chunks), step):
             part = chunks[start : start + step]
-            col.update(
-                ids=[c.chunk_id for c in part],
-                documents=[c.text for c in part],
-                metadatas=[chunk_metadata(c) for c in part],
-            )
+            col.update(ids=[c.chunk_id for c in part], metadatas=[chunk_metadata(c) for c in part])
 
     def vectors_for(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """Stored vectors of any chunk with the same embedding text, by text digest.

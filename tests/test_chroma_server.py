@@ -75,7 +75,7 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server: int, tmp_path:
     )
     options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)
     first = Ingestor(Index.from_settings(settings), options).run([folder])
-    assert first.files_indexed == 1 and first.chunks_total > 3
+    assert first.files_indexed == 1 and first.chunks_total >= 2
     assert not (tmp_path / "local" / "chroma").exists(), "server mode must not create a local Chroma"
 
     again = Ingestor(Index.from_settings(settings), options).run([folder])

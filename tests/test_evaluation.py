@@ -1,0 +1,95 @@
+"""Evaluation: the development set, its regression gate, and the metrics themselves."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.retrieval import RetrievalConfig
+from assistant.service import AssistantService
+from assistant.settings import Settings
+from evaluation.dataset import load_dataset, source_matches
+from evaluation.metrics import contains, key_fact_recall, normalize, retrieval_metrics, token_f1
+from evaluation.run import run_evaluation
+from tests.conftest import REPO
+
+DEV_SET = REPO / "evaluation" / "datasets" / "iom-dev.jsonl"
+BASELINE = REPO / "evaluation" / "baselines" / "iom-dev.metrics.json"
+OUTPUT_FILES = ("metrics.json", "predictions.jsonl", "per_question.csv", "report.md", "report.html")
+
+
+@pytest.mark.unit
+def test_normalisation_makes_dates_and_numbers_agree() -> None:
+    assert normalize("On June 14th, 2022 the IOM counted 2,429 people.") == "on june 14 2022 iom counted 2429 people"
+    assert contains("Budva – On June 14 and 15, 2022, IOM met.", "June 14 and 15, 2022")
+    assert contains("le 3 juin 2024", "3 June 2024")
+    assert not contains("in 20222", "2022")
+    assert key_fact_recall("Met in Budva in 2022.", [["Budva"], ["June 14"]]) == 0.5
+    assert token_f1("the meeting was in Budva", "Budva") == pytest.approx(2 * (1 / 4) * 1 / (1 / 4 + 1))
+
+
+@pytest.mark.unit
+def test_retrieval_metrics_over_unique_documents() -> None:
+    scores = retrieval_metrics([False, True, False, True], n_gold=2)
+    assert scores["hit@1"] == 0.0 and scores["hit@5"] == 1.0
+    assert scores["mrr@10"] == 0.5 and scores["recall@5"] == 1.0
+    assert 0 < scores["ndcg@10"] < 1
+    assert source_matches("seed.txt", "corpus/seed.txt") and not source_matches("a/seed.txt", "b/seed.txt")
+
+
+@pytest.mark.unit
+def test_the_development_set_covers_what_the_issue_asks() -> None:
+    cases = load_dataset(DEV_SET)
+    assert len(cases) >= 60
+    unanswerable = [c for c in cases if not c.answerable]
+    assert len(unanswerable) >= 15
+    sources = {Path(s).name for c in cases for s in c.gold_source_ids}
+    assert len(sources) >= 10
+    assert {Path(s).suffix for s in sources} >= {".pdf", ".docx", ".md", ".csv", ".txt"}
+    assert any(c.language == "fr" for c in cases)
+    assert any(len(c.gold_source_ids) >= 2 for c in cases)
+
+
+@pytest.mark.integration
+def test_gold_evidence_quotes_exist_in_the_extracted_text(shared_corpus: Path) -> None:
+    from ingest.loaders import load_document
+
+    files = {p.name: p for p in [*shared_corpus.rglob("*"), *(REPO / "corpus").glob("*")] if p.is_file()}
+    texts: dict[str, str] = {}
+    missing = []
+    for case in load_dataset(DEV_SET):
+        for evidence in case.gold_evidence:
+            name = Path(evidence.source_id).name
+            if name not in texts:
+                texts[name] = " ".join(load_document(files[name], name).text.split())
+            if " ".join(evidence.quote.split()) not in texts[name]:
+                missing.append(f"{case.id}: {evidence.quote[:80]!r} not in {name}")
+    assert not missing, "\n".join(missing)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_dev_set_holds_the_committed_baseline(full_index: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "eval"
+    outcome = run_evaluation(full_index, DEV_SET, out, baseline=BASELINE)
+    for name in OUTPUT_FILES:
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_questions"] == len(load_dataset(DEV_SET))
+    assert "<svg" in (out / "report.html").read_text()
+    assert not outcome.regressed, outcome.summary()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_gate_fails_when_retrieval_is_broken(full_index: Settings, tmp_path: Path) -> None:
+    broken = AssistantService(full_index, retrieval=RetrievalConfig(k=1, candidates=1, lexical_weight=0.0))
+    outcome = run_evaluation(full_index, DEV_SET, tmp_path / "broken", baseline=BASELINE, service=broken)
+    assert outcome.regressed
+    regressed = {c.metric for c in outcome.comparisons if c.regressed}
+    assert regressed & {"hit@5", "recall@5", "evidence_recall@5"}
+    assert outcome.regressions, "questions that went from right to wrong are listed"
+    assert re.search(r"REGRESSION", (tmp_path / "broken" / "report.md").read_text())
