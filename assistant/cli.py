@@ -153,7 +153,12 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from evaluation.run import run_evaluation
 
     outcome = run_evaluation(
-        settings, args.dataset, args.out, args.baseline, args.provider, sys.stderr.isatty()
+        settings,
+        args.dataset,
+        args.out,
+        baseline=args.baseline,
+        provider=args.provider,
+        progress=sys.stderr.isatty(),
     )
     print(outcome.summary())
     return 1 if outcome.regressed else 0

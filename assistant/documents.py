@@ -64,5 +64,6 @@ class Chunk:
 
     def embedding_text(self) -> str:
         """What the embedder reads: title and heading give the chunk its context."""
-        head = " — ".join(p for p in (self.title, self.heading) if p)
+        heading = self.heading if self.heading != self.title else None
+        head = " — ".join(p for p in (self.title, heading) if p)
         return f"{head}\n{self.text}" if head else self.text

@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -75,7 +75,10 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.device = device
         self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
+        self._counter: Any = None  # a tokenizer of its own: HF tokenizers are not thread-safe
+        self._lock = threading.Lock()  # model loading
+        self._encode_lock = threading.Lock()  # one encode() at a time; torch uses every core anyway
+        self._count_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the model now instead of on the first call."""
@@ -85,8 +88,7 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 path = resolve_model_path(self.name)
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                _offline()
                 from sentence_transformers import SentenceTransformer
 
                 log.info("loading embedding model %s from %s", self.name, path)
@@ -101,21 +103,36 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        vectors = self._load().encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self._load()
+        with self._encode_lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        tokenizer = self._load().tokenizer
-        encoded = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        with self._count_lock:
+            if self._counter is None:
+                _offline()
+                from transformers import AutoTokenizer
+
+                self._counter = AutoTokenizer.from_pretrained(
+                    resolve_model_path(self.name), local_files_only=True
+                )
+            encoded = self._counter(list(texts), add_special_tokens=False, truncation=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+
+def _offline() -> None:
+    """Make sure Hugging Face libraries never reach for the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -32,7 +32,9 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--keep", type=Path, help="build the index here (kept) instead of a temp folder")
     args = parser.parse_args()
@@ -44,7 +46,9 @@ def main() -> None:
     index.embedder.embed(["warm up"])  # model load is not ingest throughput
 
     first = Ingestor(index, options).run([args.corpus])
-    again = Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run([args.corpus])
+    again = Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run(
+        [args.corpus]
+    )
 
     texts = [c.embedding_text() for c in index.store.iter_chunks()]
     started = time.perf_counter()
@@ -55,16 +59,24 @@ def main() -> None:
     pipeline_rate = first.chunks_embedded / first.seconds
     encode_rate = len(texts) / encode_s
     print(f"corpus            {args.corpus}")
-    print(f"files             {first.files_seen} seen, {first.files_indexed} indexed, {len(first.files_failed)} failed")
+    print(
+        f"files             {first.files_seen} seen, {first.files_indexed} indexed, "
+        f"{len(first.files_failed)} failed"
+    )
     print(f"pages             {first.pages}")
     print(f"chunks            {first.chunks_total}")
     for phase, seconds in first.phase_seconds.items():
         print(f"  {phase:<15} {seconds:8.2f} s")
     print(f"total             {first.seconds:8.2f} s")
     print(f"chunks/s          {pipeline_rate:8.1f} end to end, {encode_rate:.1f} raw encode()")
-    print(f"throughput ratio  {pipeline_rate / encode_rate:8.3f}  (ingest / raw encode, same texts, same process)")
-    print(f"re-ingest         {again.seconds:8.2f} s = {again.seconds / first.seconds:.4f} of the first run "
-          f"({again.files_unchanged} unchanged, {again.chunks_embedded} embedded)")
+    print(
+        f"throughput ratio  {pipeline_rate / encode_rate:8.3f}  "
+        "(ingest / raw encode, same texts, same process)"
+    )
+    print(
+        f"re-ingest         {again.seconds:8.2f} s = {again.seconds / first.seconds:.4f} of the first run "
+        f"({again.files_unchanged} unchanged, {again.chunks_embedded} embedded)"
+    )
     print(f"peak RSS          {peak_rss_mb():8.0f} MB")
     for failure in first.files_failed:
         print(f"failed: {failure.path}: {failure.error}")

@@ -73,13 +73,18 @@ def measure(service: AssistantService, rounds: int) -> tuple[list[float], list[f
     return retrieve_ms, answer_ms
 
 
-def report(label: str, retrieve_ms: list[float], answer_ms: list[float], base: tuple[float, float] | None) -> None:
+def report(
+    label: str, retrieve_ms: list[float], answer_ms: list[float], base: tuple[float, float] | None
+) -> None:
     r50, r95, a50, a95 = pct(retrieve_ms, 50), pct(retrieve_ms, 95), pct(answer_ms, 50), pct(answer_ms, 95)
     print(f"{label}")
     print(f"  retrieval  p50 {r50:7.1f} ms  p95 {r95:7.1f} ms")
     print(f"  extractive p50 {a50:7.1f} ms  p95 {a95:7.1f} ms  (whole answer: retrieval + selection + guard)")
     if base:
-        print(f"  as multiples of the corpus index: retrieval p95 x{r95 / base[0]:.2f}, answer p95 x{a95 / base[1]:.2f}")
+        print(
+            f"  as multiples of the corpus index: retrieval p95 x{r95 / base[0]:.2f}, "
+            f"answer p95 x{a95 / base[1]:.2f}"
+        )
 
 
 def synthetic_index(source: Index, folder: Path, target: int) -> Settings:
@@ -87,7 +92,12 @@ def synthetic_index(source: Index, folder: Path, target: int) -> Settings:
     index = Index.from_settings(settings)
     col = source.store._col()
     data = col.get(include=["embeddings", "documents", "metadatas"])
-    ids, docs, metas, vectors = data["ids"], data["documents"] or [], data["metadatas"] or [], data["embeddings"]
+    ids, docs, metas, vectors = (
+        data["ids"],
+        data["documents"] or [],
+        data["metadatas"] or [],
+        data["embeddings"],
+    )
     assert vectors is not None
     copies = 0
     batch_chunks, batch_vectors = [], []
@@ -110,10 +120,14 @@ def synthetic_index(source: Index, folder: Path, target: int) -> Settings:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--index", type=Path, help="an index of the shared corpus (built if absent)")
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
-    parser.add_argument("--synthetic", type=int, default=100_000, help="chunks in the synthetic index (0: skip)")
+    parser.add_argument(
+        "--synthetic", type=int, default=100_000, help="chunks in the synthetic index (0: skip)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
@@ -127,11 +141,17 @@ def main() -> None:
     service = AssistantService(settings, index)
     started = time.perf_counter()
     service.warm_up()
-    print(f"warm-up (model + lexical index of {len(service.retriever.lexical)} chunks): "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"warm-up (model + lexical index of {len(service.retriever.lexical)} chunks): "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     retrieve_ms, answer_ms = measure(service, args.rounds)
-    report(f"corpus index: {index.store.count()} chunks, {len(QUESTIONS) * args.rounds} questions",
-           retrieve_ms, answer_ms, None)
+    report(
+        f"corpus index: {index.store.count()} chunks, {len(QUESTIONS) * args.rounds} questions",
+        retrieve_ms,
+        answer_ms,
+        None,
+    )
     base = (pct(retrieve_ms, 95), pct(answer_ms, 95))
     print(f"  peak RSS {peak_rss_mb():.0f} MB")
 

@@ -18,7 +18,7 @@ from assistant.documents import Chunk, Section, SourceDocument
 from assistant.text import BULLET as _BULLET
 from assistant.text import split_sentences
 
-_SENTENCE_CLOSERS = tuple(".!?…:;,\"”’)")
+_SENTENCE_CLOSERS = tuple('.!?…:;,"”’)')
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -76,7 +76,7 @@ def _with_id(chunk: Chunk, new_id: str) -> Chunk:
 
 
 def _prefix_tokens(title: str, heading: str | None, count_tokens: TokenCounter) -> int:
-    head = " — ".join(p for p in (title, heading) if p)
+    head = " — ".join(p for p in (title, heading if heading != title else None) if p)
     return count_tokens([head])[0] + 1 if head else 0
 
 
