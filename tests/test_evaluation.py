@@ -23,7 +23,10 @@ OUTPUT_FILES = ("metrics.json", "predictions.jsonl", "per_question.csv", "report
 
 @pytest.mark.unit
 def test_normalisation_makes_dates_and_numbers_agree() -> None:
-    assert normalize("On June 14th, 2022 the IOM counted 2,429 people.") == "on june 14 2022 iom counted 2429 people"
+    assert (
+        normalize("On June 14th, 2022 the IOM counted 2,429 people.")
+        == "on june 14 2022 iom counted 2429 people"
+    )
     assert contains("Budva – On June 14 and 15, 2022, IOM met.", "June 14 and 15, 2022")
     assert contains("le 3 juin 2024", "3 June 2024")
     assert not contains("in 20222", "2022")

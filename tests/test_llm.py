@@ -122,7 +122,9 @@ def test_guard_rejects_smollm2_closed_book_hallucinations(smollm2_server: str, s
     report = service.guard.check(claims, texts)
     for claim in report.claims:
         for token in invented:
-            assert not re.search(rf"\b{re.escape(token)}\b", claim.text), f"guard kept {token!r} in {claim.text!r}"
+            assert not re.search(rf"\b{re.escape(token)}\b", claim.text), (
+                f"guard kept {token!r} in {claim.text!r}"
+            )
     assert report.removed, "the invented sentences were removed"
 
 
