@@ -17,6 +17,7 @@ class Citation:
     url: str | None
     quote: str
     score: float
+    chunk_id: str = ""
 
 
 @dataclass(frozen=True)

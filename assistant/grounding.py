@@ -154,7 +154,15 @@ class GroundingGuard:
         report = GroundingReport(invalid_citations=invalid, total_sentences=len(claims))
         if not claims:
             return report
-        similarity = self._similarities([c.text for c in claims], passages)
+        # Words decide most sentences (every extractive one); meaning is computed only when they do not.
+        undecided = [
+            i
+            for i, claim in enumerate(claims)
+            if not any(self.support(claim.text, passages[p]).supported for p in claim.passages)
+        ]
+        similarity = np.zeros((len(claims), len(passages)), dtype=np.float32)
+        if undecided:
+            similarity[undecided] = self._similarities([claims[i].text for i in undecided], passages)
         for i, claim in enumerate(claims):
             supports = {p: self.support(claim.text, passages[p], similarity[i, p]) for p in claim.passages}
             kept = {p: s for p, s in supports.items() if s.supported}

@@ -194,10 +194,11 @@ class AssistantService:
     def health(self) -> dict[str, object]:
         """Counts for `/api/health`."""
         entries = self.index.manifest.entries()
+        chunks = self.index.store.count()
         return {
-            "status": "ok",
+            "status": "ok" if chunks else "empty",
             "documents": sum(1 for e in entries.values() if e.status == "indexed"),
-            "chunks": self.index.store.count(),
+            "chunks": chunks,
             "provider": self.settings.llm_provider,
         }
 
@@ -326,6 +327,7 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
                 url=chunk.url,
                 quote=" … ".join(quotes[p]),
                 score=round(passages[p].score, 4),
+                chunk_id=chunk.chunk_id,
             )
         )
     return " ".join(sentences), citations

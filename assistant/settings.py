@@ -24,6 +24,7 @@ from assistant.errors import ConfigurationError
 
 ENV_PREFIX = "IOM_ASSISTANT_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+_SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
 
 
@@ -166,5 +167,6 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             name = ".".join(str(p) for p in error["loc"]).upper()
-            problems.append(f"{ENV_PREFIX}{name}: {error['msg']} (got {error.get('input')!r})")
+            shown = "(hidden)" if name.split(".")[0] in _SECRETS else repr(error.get("input"))
+            problems.append(f"{ENV_PREFIX}{name}: {error['msg']} (got {shown})")
         raise ConfigurationError("invalid setting: " + "; ".join(problems)) from exc

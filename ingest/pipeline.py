@@ -103,14 +103,18 @@ class SourceFile:
     source_id: str
 
 
-def discover(paths: Sequence[Path], ignore: Sequence[str]) -> tuple[list[SourceFile], list[Path]]:
-    """Files to ingest under each path, and the roots they belong to.
+def discover(
+    paths: Sequence[Path], ignore: Sequence[str]
+) -> tuple[list[SourceFile], list[Path], list[FileFailure]]:
+    """Files to ingest under each path, the roots they belong to, and files refused.
 
     A folder is walked recursively (source ids relative to it); a file is its own
-    root's only member (source id = its name).
+    root's only member (source id = its name). A link that leads out of its folder is
+    refused: the corpus must not serve files from elsewhere on the machine.
     """
     found: list[SourceFile] = []
     roots: list[Path] = []
+    refused: list[FileFailure] = []
     for given in paths:
         path = given.resolve()
         if path.is_dir():
@@ -119,12 +123,20 @@ def discover(paths: Sequence[Path], ignore: Sequence[str]) -> tuple[list[SourceF
                 rel = file.relative_to(path)
                 if any(_ignored(part, ignore) for part in rel.parts):
                     continue
+                if not file.resolve().is_relative_to(path):
+                    refused.append(
+                        FileFailure(
+                            str(file),
+                            "a link to a file outside the corpus folder: copy the file into the folder instead",
+                        )
+                    )
+                    continue
                 found.append(SourceFile(path, file, rel.as_posix()))
         elif path.is_file():
             found.append(SourceFile(path.parent, path, path.name))
         else:
             raise DocumentError(f"{given} does not exist: give a folder or file of documents to ingest.")
-    return found, roots
+    return found, roots, refused
 
 
 def _ignored(name: str, patterns: Sequence[str]) -> bool:
@@ -165,8 +177,9 @@ class Ingestor:
         summary = IngestSummary()
         lock_path = self.index.manifest.path.parent / "ingest.lock"
         with _exclusive(lock_path):
-            files, roots = discover(paths, self.options.ignore)
-            summary.files_seen = len(files)
+            files, roots, refused = discover(paths, self.options.ignore)
+            summary.files_seen = len(files) + len(refused)
+            summary.files_failed.extend(refused)
             fresh_manifest = self._open(files)
             todo = self._changed(files, summary)
             self._index_files(todo, summary)

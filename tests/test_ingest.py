@@ -249,3 +249,16 @@ def test_cli_json_summary_and_strict(hash_settings: Settings, tmp_path: Path) ->
     strict = subprocess.run([*base, "--strict"], env=env, cwd=REPO, capture_output=True, text=True)
     assert strict.returncode == 1
     assert "empty.md" in strict.stdout
+
+
+def test_a_link_leading_out_of_the_corpus_is_refused(hash_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The secret outside the corpus must never be indexed or served.", encoding="utf-8")
+    (folder / "innocent.txt").symlink_to(secret)
+    summary = ingest(hash_settings, folder)
+    assert [Path(f.path).name for f in summary.files_failed] == ["innocent.txt"]
+    assert "outside the corpus" in summary.files_failed[0].error
+    assert not any("secret outside" in text for text, _ in snapshot(hash_settings).values())

@@ -1,0 +1,455 @@
+"""The HTTP API over a real index (default embedder, real Chroma, real files)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _web_corpus import (
+    BUDVA_DATE,
+    BUDVA_QUESTION,
+    OUT_OF_CORPUS_QUESTION,
+    SEED,
+    XSS_DOCUMENT,
+    XSS_QUESTION,
+    build_web_index,
+)
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from assistant.feedback import FeedbackStore
+from assistant.service import AssistantService
+from assistant.settings import ENV_PREFIX, Settings
+from ui.app import create_app
+
+pytestmark = pytest.mark.integration
+
+ANSWER_KEYS = {"answer", "refused", "citations", "retrieved", "notices", "provider", "timings_ms"}
+CITATION_KEYS = {"n", "source_id", "title", "page", "url", "quote", "score"}
+RETRIEVED_KEYS = {"rank", "chunk_id", "source_id", "page", "score", "text"}
+ALLOWED_ORIGIN = "https://intranet.example.org"
+
+
+@pytest.fixture(scope="module")
+def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The seed article, the script-laden document and an outward symlink, indexed once."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(ENV_PREFIX):
+                env.delenv(name)
+        env.setenv("HF_HUB_OFFLINE", "1")
+        env.setenv("TRANSFORMERS_OFFLINE", "1")
+        yield build_web_index(
+            tmp_path_factory.mktemp("web"),
+            cors_origins=(ALLOWED_ORIGIN,),
+            frame_ancestors=("'self'", "https://intranet.example.org"),
+        )
+
+
+@pytest.fixture(scope="module")
+def service(web_settings: Settings) -> AssistantService:
+    service = AssistantService(web_settings)
+    service.warm_up()
+    return service
+
+
+@pytest.fixture(scope="module")
+def app(web_settings: Settings, service: AssistantService) -> FastAPI:
+    return create_app(web_settings, service)
+
+
+@pytest.fixture(scope="module")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def _app_with(settings: Settings, service: AssistantService, **changes: Any) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=changes), service), raise_server_exceptions=False)
+
+
+def _assert_error(response: Any, status: int | None = None) -> dict[str, Any]:
+    if status is None:
+        assert 400 <= response.status_code < 500, response.text
+    else:
+        assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail"}, body
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert "Traceback" not in body["detail"]
+    return body
+
+
+def _sse(text: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+# -- answers ------------------------------------------------------------------------------
+
+
+def test_ask_answers_with_a_citation_quoting_the_date(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": BUDVA_QUESTION})
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert ANSWER_KEYS <= set(answer)
+    assert answer["refused"] is False
+    assert answer["citations"], answer
+    assert all(CITATION_KEYS <= set(c) for c in answer["citations"])
+    assert all(RETRIEVED_KEYS <= set(r) for r in answer["retrieved"])
+    assert any(BUDVA_DATE in c["quote"] for c in answer["citations"]), answer["citations"]
+    for citation in answer["citations"]:
+        assert f"[{citation['n']}]" in answer["answer"]
+    assert set(answer["timings_ms"]) >= {"retrieve", "answer", "total"}
+
+
+def test_ask_refuses_a_question_the_documents_do_not_answer(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": OUT_OF_CORPUS_QUESTION})
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["refused"] is True
+    assert answer["citations"] == []
+
+
+def test_ask_takes_history_and_filters(client: TestClient) -> None:
+    body = {
+        "question": BUDVA_QUESTION,
+        "history": [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi"}],
+        "filters": {"source_ids": [XSS_DOCUMENT]},
+    }
+    response = client.post("/api/ask", json=body)
+
+    assert response.status_code == 200, response.text
+    assert {r["source_id"] for r in response.json()["retrieved"]} <= {XSS_DOCUMENT}
+
+
+def test_stream_sends_tokens_then_one_answer(client: TestClient) -> None:
+    response = client.post("/api/ask/stream", json={"question": BUDVA_QUESTION})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = _sse(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "token"
+    assert kinds[-1] == "answer"
+    assert kinds.count("answer") == 1
+    assert set(kinds) == {"token", "answer"}
+    assert all(isinstance(data["text"], str) for kind, data in events if kind == "token")
+    answer = events[-1][1]
+    assert ANSWER_KEYS <= set(answer)
+    assert any(BUDVA_DATE in c["quote"] for c in answer["citations"])
+
+
+def test_stream_rejects_a_bad_question_before_streaming(client: TestClient) -> None:
+    response = client.post("/api/ask/stream", json={"question": "   "})
+
+    _assert_error(response, 400)
+
+
+def test_health_counts_the_index(client: TestClient) -> None:
+    response = client.get("/api/health")
+
+    assert response.status_code == 200
+    health = response.json()
+    assert health["status"] == "ok"
+    assert health["documents"] >= 2
+    assert health["chunks"] >= 2
+    assert health["provider"] == "extractive"
+
+
+def test_empty_index_is_503(tmp_path: Path) -> None:
+    from assistant.settings import load_settings
+
+    settings = load_settings(index_dir=tmp_path / "empty", embedding_model="hash-256")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        _assert_error(client.post("/api/ask", json={"question": BUDVA_QUESTION}), 503)
+
+
+# -- source files ---------------------------------------------------------------------------
+
+
+def test_sources_serves_the_original_file_inline(client: TestClient) -> None:
+    response = client.get(f"/api/sources/{SEED.name}")
+
+    assert response.status_code == 200
+    assert response.content == SEED.read_bytes()
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["content-disposition"].startswith("inline")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in response.headers["content-security-policy"]
+
+
+def _raw_get(app: FastAPI, raw_path: bytes) -> tuple[int, bytes]:
+    """GET with the path exactly as given (HTTP clients normalise `../` away before sending)."""
+    from urllib.parse import unquote
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+        "root_path": "",
+        "path": unquote(raw_path.decode()),
+        "raw_path": raw_path,
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+    }
+    status = 0
+    body = b""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status, body
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body += message.get("body", b"")
+
+    asyncio.run(app(scope, receive, send))
+    return status, body
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        b"/api/sources/../pyproject.toml",
+        b"/api/sources/../../pyproject.toml",
+        b"/api/sources/%2e%2e/pyproject.toml",
+        b"/api/sources/%2E%2E%2Fpyproject.toml",
+        b"/api/sources/..%2fpyproject.toml",
+        b"/api/sources/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        b"/api/sources//etc/passwd",
+        b"/api/sources/%2Fetc%2Fpasswd",
+        b"/api/sources/..%5c..%5cpyproject.toml",
+        b"/api/sources/link-out.txt",
+        b"/api/sources/not-indexed.txt",
+        b"/api/sources/",
+    ],
+)
+def test_sources_outside_the_corpus_are_404(app: FastAPI, raw_path: bytes) -> None:
+    status, body = _raw_get(app, raw_path)
+
+    assert status == 404, body[:200]
+    error = json.loads(body)
+    assert error["error"] == "not_found"
+    assert b"secret" not in body and b"[project]" not in body and b"root:" not in body
+
+
+def test_normalised_traversal_does_not_reach_files(client: TestClient) -> None:
+    response = client.get("/api/sources/../../pyproject.toml")  # the client sends /pyproject.toml
+
+    assert b"[project]" not in response.content
+    assert response.status_code == 404
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"question": "When', 400),
+        (b"not json at all", 400),
+        (b"[]", 422),
+        (b"{}", 422),
+        (b'{"question": null}', 422),
+        (b'{"question": 42}', 422),
+        (b'{"question": ""}', 400),
+        (b'{"question": "   \\n  "}', 400),
+        (json.dumps({"question": "x " * 10_000}).encode(), 400),
+        (b'{"question": "When did \\u0000 IOM meet?"}', 400),
+        (b'{"question": "When did \\u001b[31m IOM meet?"}', 400),
+        (b'{"question": "?!."}', 400),
+        (b'{"question": "Budva?", "history": [{"role": "system", "content": "x"}]}', 422),
+        (b'{"question": "Budva?", "provider": "gpt-9"}', 422),
+        (b'{"question": "Budva?", "filters": {"published_from": "last year"}}', 422),
+        (b'{"question": "Budva?", "unexpected": true}', 422),
+    ],
+)
+def test_bad_questions_are_4xx_json(client: TestClient, body: bytes, status: int) -> None:
+    response = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+
+    _assert_error(response, status)
+
+
+def test_unconfigured_provider_is_a_json_error(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": BUDVA_QUESTION, "provider": "openai"})
+
+    _assert_error(response, 503)
+
+
+def test_oversized_body_is_413(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": "x" * 70_000})
+
+    _assert_error(response, 413)
+
+
+def test_unknown_api_route_is_json_404(client: TestClient) -> None:
+    _assert_error(client.get("/api/no-such-route"), 404)
+    _assert_error(client.get("/api/ask"), 405)
+
+
+# -- keys, CORS, headers ----------------------------------------------------------------------
+
+
+def test_api_keys_guard_the_api(web_settings: Settings, service: AssistantService) -> None:
+    with _app_with(web_settings, service, api_keys=("k-one", "k-two")) as client:
+        ask = {"question": BUDVA_QUESTION}
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "k-one"}):
+            response = client.post("/api/ask", json=ask, headers=headers)
+            assert _assert_error(response, 401)["error"] == "unauthorized"
+            assert response.headers["www-authenticate"] == "Bearer"
+        _assert_error(client.get(f"/api/sources/{SEED.name}"), 401)
+        _assert_error(
+            client.post("/api/feedback", json={"question": "q", "answer": "a", "rating": "up"}), 401
+        )
+
+        assert client.post("/api/ask", json=ask, headers={"Authorization": "Bearer k-two"}).status_code == 200
+        assert client.get(f"/api/sources/{SEED.name}", headers={"Authorization": "Bearer k-one"}).is_success
+        assert client.get("/api/health").status_code == 200
+
+
+def test_cors_preflight_allows_only_configured_origins(client: TestClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+
+    allowed = client.options("/api/ask", headers={"Origin": ALLOWED_ORIGIN, **preflight})
+    other = client.options("/api/ask", headers={"Origin": "https://evil.example.com", **preflight})
+
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_pages_carry_frame_ancestors_and_nosniff(client: TestClient) -> None:
+    for path in ("/", "/embed"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        csp = response.headers["content-security-policy"]
+        assert csp == "frame-ancestors 'self' https://intranet.example.org", path
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_embed_page_shows_snippets_with_the_public_address(client: TestClient) -> None:
+    response = client.get(
+        "/embed", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "assistant.iom.example"}
+    )
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "&lt;iframe src=&quot;https://assistant.iom.example/&quot;" in page
+    assert "&lt;gradio-app src=&quot;https://assistant.iom.example/&quot;" in page
+    assert '<iframe src="https://assistant.iom.example/"' in page
+
+
+def test_embed_page_honours_the_root_path(web_settings: Settings, service: AssistantService) -> None:
+    with _app_with(web_settings, service, root_path="/assistant") as client:
+        page = client.get("/embed", headers={"Host": "intranet.example.org:8443"}).text
+    assert '<iframe src="http://intranet.example.org:8443/assistant/"' in page
+
+
+def test_embed_page_ignores_malformed_forwarded_headers(client: TestClient) -> None:
+    page = client.get("/embed", headers={"X-Forwarded-Host": 'x"><script>alert(1)</script>'}).text
+    assert "<script>alert(1)" not in page
+    assert '<iframe src="http://testserver/"' in page
+
+
+def test_trusted_user_header_guards_the_chat(web_settings: Settings, service: AssistantService) -> None:
+    with _app_with(web_settings, service, trusted_user_header="X-Forwarded-User") as client:
+        assert client.get("/").status_code == 401
+        assert client.get("/embed").status_code == 401
+        assert client.get("/", headers={"X-Forwarded-User": "ana"}).status_code == 200
+        assert client.get("/embed", headers={"X-Forwarded-User": "ana"}).status_code == 200
+
+
+def test_ui_auth_requires_a_login(web_settings: Settings, service: AssistantService) -> None:
+    with _app_with(web_settings, service, ui_auth=("ana:s3cret",)) as client:
+        assert client.get("/config").status_code == 401
+        bad = client.post("/login", data={"username": "ana", "password": "wrong"})
+        assert bad.status_code == 400
+        good = client.post("/login", data={"username": "ana", "password": "s3cret"})
+        assert good.status_code == 200, good.text
+        assert client.get("/config").status_code == 200
+
+
+# -- feedback and docs ------------------------------------------------------------------------
+
+
+def test_feedback_is_stored_and_exported(client: TestClient, web_settings: Settings, tmp_path: Path) -> None:
+    citation = {"n": 1, "source_id": SEED.name, "quote": BUDVA_DATE}
+    body = {
+        "question": BUDVA_QUESTION,
+        "answer": f"On {BUDVA_DATE}. [1]",
+        "rating": "down",
+        "comment": "Missing the place.",
+        "citations": [citation],
+        "provider": "extractive",
+    }
+    response = client.post("/api/feedback", json=body)
+
+    assert response.status_code == 201, response.text
+    feedback_id = response.json()["id"]
+    out = tmp_path / "feedback.jsonl"
+    count = FeedbackStore(web_settings.feedback_db).export_jsonl(out)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert count == len(records) >= 1
+    record = next(r for r in records if r["id"] == feedback_id)
+    assert record["question"] == BUDVA_QUESTION
+    assert record["rating"] == "down"
+    assert record["comment"] == "Missing the place."
+    assert record["citations"] == [citation]
+    assert record["provider"] == "extractive"
+    assert record["created_at"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question": "q", "answer": "a", "rating": "meh"},
+        {"question": "q", "answer": "a"},
+        {"question": "", "answer": "a", "rating": "up"},
+        {"question": "q", "answer": "a", "rating": "up", "comment": "x" * 5000},
+    ],
+)
+def test_bad_feedback_is_422(client: TestClient, body: dict[str, Any]) -> None:
+    _assert_error(client.post("/api/feedback", json=body), 422)
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    docs = client.get("/api/docs")
+    schema = client.get("/api/openapi.json").json()
+
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert {"/api/ask", "/api/ask/stream", "/api/health", "/api/feedback"} <= set(schema["paths"])
+    assert "/api/sources/{source_id}" in schema["paths"]
+
+
+def test_xss_document_is_retrievable(client: TestClient) -> None:
+    answer = client.post("/api/ask", json={"question": XSS_QUESTION}).json()
+
+    assert any(r["source_id"] == XSS_DOCUMENT for r in answer["retrieved"][:3]), answer["retrieved"]
+
+
+def test_openapi_docs_need_no_cdn(client: TestClient) -> None:
+    pytest.importorskip("fastapi_offline", reason="fastapi-offline ships the docs' files")
+    page = client.get("/api/docs").text
+
+    assert "/api/docs/assets/swagger-ui-bundle.js" in page
+    assert "cdn.jsdelivr.net" not in page and "https://" not in page
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200

@@ -1,0 +1,125 @@
+"""Pure ASGI middleware of the web app: request body limit and security headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _json_error(status: int, error: str, detail: str) -> tuple[dict[str, object], bytes]:
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    return start, body
+
+
+class BodySizeLimitMiddleware:
+    """413 JSON for request bodies over `max_bytes` on paths under `prefixes`.
+
+    Checks Content-Length first, then counts the bytes of a chunked body as they arrive.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, prefixes: Sequence[str] = ("/",)
+    ):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefixes = tuple(prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _route_path(scope).startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > self.max_bytes
+                except ValueError:
+                    too_large = False
+                if too_large:
+                    await self._reject(send)
+                    return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLargeError:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        start, body = _json_error(
+            413, "payload_too_large", f"the request body is larger than {self.max_bytes // 1024} KB"
+        )
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeadersMiddleware:
+    """`X-Content-Type-Options: nosniff` everywhere; CSP `frame-ancestors` on pages.
+
+    A response that sets its own Content-Security-Policy (the source files) keeps it.
+    """
+
+    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str], api_prefix: str = "/api") -> None:
+        self.app = app
+        self.csp = "frame-ancestors " + " ".join(frame_ancestors or ("'self'",))
+        self.api_prefix = api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_page = not _route_path(scope).startswith(self.api_prefix + "/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                if is_page and "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = self.csp
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _route_path(scope: Scope) -> str:
+    """The path without the root_path prefix (as Starlette routes it)."""
+    path: str = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path

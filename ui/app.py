@@ -1,0 +1,207 @@
+"""One FastAPI app: the chat at `/`, the HTTP API under `/api`, the embedding page at `/embed`.
+
+    browser ──> SecurityHeaders ──> CORS ──> BodySizeLimit(/api) ──> routes
+                                                                     ├── /api/*   ui.api
+                                                                     ├── /embed   ui.embed
+                                                                     └── /        Gradio (ui.chat)
+
+Behind a reverse proxy that strips a path prefix, set `IOM_ASSISTANT_ROOT_PATH` to that
+prefix; `serve` hands it to uvicorn, and every link the app makes carries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match
+
+from assistant.errors import ConfigurationError
+from assistant.feedback import FeedbackStore
+from assistant.service import AssistantService
+from assistant.settings import Settings
+from ui._middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from ui.api import API_PREFIX, ApiError, build_api_router, install_error_handlers
+from ui.embed import build_embed_router
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def create_app(
+    settings: Settings,
+    service: AssistantService | None = None,
+    feedback: FeedbackStore | None = None,
+) -> FastAPI:
+    """The whole web app over one service (built from `settings` when not given).
+
+    Loads no model and opens no index: the service does that on first use (or `warm_up`).
+    """
+    import gradio as gr
+
+    from ui.chat import CSS, HEAD, build_chat
+
+    service = service or AssistantService(settings)
+    feedback = feedback or FeedbackStore(settings.feedback_db)
+    if settings.ui_auth and settings.trusted_user_header:
+        raise ConfigurationError(
+            "set either IOM_ASSISTANT_UI_AUTH (the chat's own login) or IOM_ASSISTANT_TRUSTED_USER_HEADER "
+            "(a login done by the reverse proxy), not both"
+        )
+
+    swagger_assets = _swagger_assets()
+    app = FastAPI(
+        title="IOM Assistant API",
+        version=_version(),
+        description="Answers from IOM documents, with citations. Errors are JSON `{error, detail}`.",
+        docs_url=None if swagger_assets else f"{API_PREFIX}/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.feedback = feedback
+    install_error_handlers(app)
+    app.include_router(build_api_router())
+    if swagger_assets:
+        _serve_docs_offline(app, swagger_assets)
+
+    @app.api_route(
+        f"{API_PREFIX}/{{rest:path}}",
+        methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+        include_in_schema=False,
+    )
+    def unknown_api_path(request: Request, rest: str) -> None:
+        for route in request.app.router.routes:
+            if route.matches(request.scope)[0] is Match.PARTIAL:
+                raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed here")
+        raise ApiError(404, "not_found", f"no API route {API_PREFIX}/{rest}")
+
+    app.include_router(build_embed_router(settings))
+
+    # Outermost last: security headers wrap CORS, which wraps the body limit.
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefixes=(f"{API_PREFIX}/",)
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials="*" not in settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
+
+    header = settings.trusted_user_header
+
+    def trusted_user(request: Request) -> str | None:
+        return request.headers.get(header) or None if header else None
+
+    def mount_chat() -> FastAPI:
+        return gr.mount_gradio_app(
+            app,
+            build_chat(service, feedback, settings),
+            path="/",
+            auth=[tuple(pair.split(":", 1)) for pair in settings.ui_auth] or None,
+            auth_dependency=trusted_user if header else None,
+            auth_message="Sign in to IOM Assistant",
+            root_path=settings.root_path or None,
+            footer_links=[],
+            ssr_mode=False,
+            mcp_server=False,
+            pwa=False,
+            theme=gr.themes.Soft(
+                primary_hue="blue",
+                neutral_hue="slate",
+                font=("system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"),
+                font_mono=("ui-monospace", "Consolas", "monospace"),
+            ),
+            css=CSS,
+            head=HEAD,
+        )
+
+    return _in_event_loop(mount_chat)
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Build the service, load its models, and serve the app until interrupted."""
+    import uvicorn
+
+    service = AssistantService(settings)
+    service.warm_up()
+    health = service.health()
+    if not health["chunks"]:
+        log.warning(
+            "the index is empty: run `iom-assistant ingest` so the assistant has documents to answer from"
+        )
+    app = create_app(settings, service)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        root_path=settings.root_path,
+        proxy_headers=True,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _in_event_loop(build: Callable[[], T]) -> T:
+    """Run `build` inside a running event loop.
+
+    Gradio makes each of its asyncio locks with `new_event_loop()` when none is running
+    and never closes those loops; built inside a short-lived loop, it leaks nothing
+    (locks bind to a loop only when first awaited).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+
+        async def inside() -> T:
+            return build()
+
+        return asyncio.run(inside())
+    return build()
+
+
+def _swagger_assets() -> Path | None:
+    """Swagger UI's files as shipped by the fastapi-offline package, so /api/docs needs no CDN."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    return assets if (assets / "swagger-ui-bundle.js").is_file() else None
+
+
+def _serve_docs_offline(app: FastAPI, assets: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(f"{API_PREFIX}/docs/assets", StaticFiles(directory=assets), name="swagger-assets")
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{API_PREFIX}/openapi.json",
+            title="IOM Assistant API",
+            swagger_js_url=f"{root}{API_PREFIX}/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{API_PREFIX}/docs/assets/swagger-ui.css",
+            swagger_favicon_url=f"{root}{API_PREFIX}/docs/assets/favicon.png",
+        )
+
+
+def _version() -> str:
+    try:
+        return version("iom-assistant")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,244 @@
+"""The Gradio chat: thin callbacks over `AssistantService`, rendering by `ui.render`.
+
+The conversation lives in a `gr.State` list of `Turn`s; the Chatbot and the sources
+panel are both drawn from it, so message `2t + 1` is always the answer of turn `t`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from assistant.errors import AssistantError, InvalidQuestionError
+from assistant.feedback import FeedbackStore
+from assistant.service import AssistantService, check_question
+from assistant.settings import Settings
+from ui.render import Turn, chat_messages, sources_panel
+from ui.urls import public_base_url
+
+log = logging.getLogger(__name__)
+
+TITLE = "IOM Assistant"
+EXAMPLE_QUESTIONS = (
+    "When did IOM organize the meeting of the Heads of Border Police in Budva?",
+    "Which countries took part in the meeting of the Heads of Border Police of the Western Balkans?",
+    "What does IOM do to support border management in the Western Balkans?",
+)
+PLACEHOLDER = (
+    "**Ask about the IOM documents.** Every answer quotes its sources; "
+    "click a number like [1] to see the passage it comes from."
+)
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+#iom-header h1 { font-size: 1.35rem; margin: 0; }
+#iom-header p { margin: 0.15rem 0 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
+#iom-chat a[href^="#iom-src-"] { text-decoration: none; font-weight: 600; font-size: 0.8em;
+  vertical-align: super; padding: 0 1px; color: var(--link-text-color, #1d4ed8); }
+#iom-chat em { color: var(--body-text-color-subdued); }
+#iom-chat .placeholder { padding: 0 1.5rem; color: var(--body-text-color-subdued); }
+#iom-chat button.example { border: 1px solid var(--border-color-primary); border-radius: 10px;
+  background: var(--background-fill-secondary); text-align: left; }
+#iom-chat button.example:hover { border-color: #0033a0; background: var(--background-fill-primary); }
+#iom-feedback-row { align-items: end; }
+.iom-sources { font-size: 0.9rem; line-height: 1.45; max-height: 78vh; overflow-y: auto; padding-right: 4px; }
+.iom-sources h3 { margin: 0 0 0.5rem; font-size: 1rem; }
+.iom-sources.iom-empty p { color: var(--body-text-color-subdued); }
+.iom-turn { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.6rem;
+  margin-bottom: 0.6rem; background: var(--block-background-fill); }
+.iom-turn > summary { cursor: pointer; font-weight: 600; color: var(--body-text-color); }
+.iom-turn:not([open]) > summary { color: var(--body-text-color-subdued); font-weight: 500; }
+.iom-src-list { padding-left: 0; margin: 0.4rem 0 0; list-style: none; }
+.iom-src { padding: 0.45rem 0.5rem; margin: 0.35rem 0; border-radius: 6px; border-left: 3px solid #0033a0;
+  background: var(--background-fill-secondary); transition: box-shadow 0.3s; scroll-margin: 12px; }
+.iom-src:target, .iom-src.iom-flash { box-shadow: 0 0 0 2px #f2b705; }
+.iom-src-n { font-weight: 700; color: #0033a0; }
+.iom-src-title { font-weight: 600; color: #0033a0 !important; text-decoration: none !important; }
+.iom-src-title:hover { text-decoration: underline !important; }
+.iom-src-meta { font-size: 0.78rem; color: var(--body-text-color-subdued); word-break: break-all; }
+.iom-passage { margin: 0.35rem 0 0; padding: 0.1rem 0.5rem;
+  border-left: 2px solid var(--border-color-primary); white-space: pre-wrap; font-size: 0.85rem;
+  color: var(--body-text-color); max-height: 16rem; overflow-y: auto; }
+.iom-passage mark { background: #fde68a; color: #111; padding: 0 1px; border-radius: 2px; }
+.iom-closest { border-left-color: #9ca3af; }
+.iom-refusal-note { margin: 0.4rem 0; padding: 0.4rem 0.6rem; border-radius: 6px; font-size: 0.85rem;
+  background: var(--background-fill-secondary); color: var(--body-text-color-subdued);
+  border: 1px dashed #9ca3af; }
+.iom-notices { margin: 0.3rem 0; padding-left: 1rem; font-size: 0.75rem;
+  color: var(--body-text-color-subdued); }
+"""
+
+# Citation links open the folded answer they point into and flash the entry.
+HEAD = """
+<script>
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest('a[href^="#iom-src-"]');
+  if (!link) return;
+  var target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  event.preventDefault();
+  var folded = target.closest("details");
+  if (folded) folded.open = true;
+  target.scrollIntoView({behavior: "smooth", block: "nearest"});
+  target.classList.add("iom-flash");
+  setTimeout(function () { target.classList.remove("iom-flash"); }, 2500);
+}, true);
+</script>
+"""
+
+
+class ChatCallbacks:
+    """The chat's event handlers: a few lines each over the service and the feedback store."""
+
+    def __init__(self, service: AssistantService, feedback: FeedbackStore, settings: Settings) -> None:
+        self.service = service
+        self.feedback = feedback
+        self.root_path = settings.root_path
+
+    def base_url(self, request: gr.Request | None) -> str:
+        """Absolute address of the app for source links (works inside a web component too)."""
+        if request is None:
+            return "./"
+        url = request.url
+        headers = {k.lower(): v for k, v in dict(request.headers).items()}
+        return public_base_url(headers, url.scheme, url.netloc, self.root_path)
+
+    def respond(self, question: str, turns: list[Turn], request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """Stream the answer into the chat, then show the verified answer and its sources."""
+        try:
+            question = check_question(question)
+        except InvalidQuestionError as exc:
+            raise gr.Error(str(exc), duration=6) from None
+        base = self.base_url(request)
+        history = [
+            m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
+        ]
+        turns = [*turns, Turn(question)]
+        yield chat_messages(turns), sources_panel(turns, base), turns, ""
+        streamed = ""
+        try:
+            for event in self.service.ask_stream(question, history):
+                if event.kind == "token":
+                    streamed += event.text
+                    yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip()
+                elif event.answer is not None:
+                    turns[-1].answer = event.answer.to_dict()
+        except AssistantError as exc:
+            log.warning("chat answer failed: %s", exc)
+            turns[-1].error = str(exc)
+        except Exception:
+            log.exception("chat answer failed")
+            turns[-1].error = "Something went wrong while answering; please try again."
+        yield chat_messages(turns), sources_panel(turns, base), turns, gr.skip()
+
+    def rate(self, turns: list[Turn], data: gr.LikeData) -> tuple[Any, ...]:
+        """Store a thumbs up / down on an answer and offer the comment box."""
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn = turns[index // 2] if isinstance(index, int) and 0 <= index // 2 < len(turns) else None
+        if turn is None or turn.answer is None or data.liked not in (True, False):
+            return None, gr.update(visible=False)
+        answer = turn.answer
+        feedback_id = self.feedback.add(
+            question=turn.question,
+            answer=answer["answer"],
+            rating="up" if data.liked else "down",
+            citations=answer.get("citations", []),
+            provider=answer.get("provider"),
+        )
+        gr.Info("Thank you: your rating was saved.", duration=3)
+        return feedback_id, gr.update(visible=True)
+
+    def comment(self, feedback_id: int | None, comment: str) -> tuple[Any, ...]:
+        """Attach the optional comment to the rating just given."""
+        if feedback_id is not None and comment.strip():
+            self.feedback.set_comment(feedback_id, comment)
+            gr.Info("Comment saved.", duration=3)
+        return None, "", gr.update(visible=False)
+
+    def new_conversation(self, request: gr.Request) -> tuple[Any, ...]:
+        """Forget the conversation."""
+        return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False)
+
+
+def build_chat(service: AssistantService, feedback: FeedbackStore, settings: Settings) -> gr.Blocks:
+    """The chat page (mount with `CSS` and `HEAD`)."""
+    calls = ChatCallbacks(service, feedback, settings)
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as blocks:
+        turns = gr.State([])
+        rated = gr.State(None)
+        gr.HTML(
+            f"<h1>{TITLE}</h1><p>Answers from IOM documents, with citations. "
+            "Check the quoted passages before relying on an answer.</p>",
+            elem_id="iom-header",
+            js_on_load=None,
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=340):
+                chatbot = gr.Chatbot(
+                    elem_id="iom-chat",
+                    label="Conversation",
+                    show_label=False,
+                    height="62vh",
+                    min_height=360,
+                    placeholder=PLACEHOLDER,
+                    examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                    buttons=["copy", "copy_all"],
+                    sanitize_html=True,
+                    render_markdown=True,
+                    allow_tags=False,
+                    latex_delimiters=[],
+                    feedback_options=("Like", "Dislike"),
+                    layout="bubble",
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="Ask about the IOM documents…",
+                        show_label=False,
+                        lines=1,
+                        max_lines=5,
+                        max_length=2000,
+                        scale=6,
+                        elem_id="iom-question",
+                        autofocus=True,
+                    )
+                    send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="iom-send")
+                with gr.Row(visible=False, elem_id="iom-feedback-row") as comment_row:
+                    comment = gr.Textbox(
+                        placeholder="Optional: tell us what was wrong or missing",
+                        show_label=False,
+                        max_length=2000,
+                        scale=6,
+                        elem_id="iom-comment",
+                    )
+                    send_comment = gr.Button("Send comment", size="sm", scale=1, elem_id="iom-send-comment")
+                new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="iom-new")
+            with gr.Column(scale=2, min_width=300):
+                sources = gr.HTML(sources_panel([], "./"), elem_id="iom-sources-panel", js_on_load=None)
+
+        answer_outputs = [chatbot, sources, turns, question]
+        ask_options: dict[str, Any] = {"show_progress": "minimal", "api_visibility": "private"}
+        question.submit(calls.respond, [question, turns], answer_outputs, **ask_options)
+        send.click(calls.respond, [question, turns], answer_outputs, **ask_options)
+        chatbot.example_select(_example_text, None, question, api_visibility="private").then(
+            calls.respond, [question, turns], answer_outputs, **ask_options
+        )
+        chatbot.like(calls.rate, [turns], [rated, comment_row], api_visibility="private")
+        comment_outputs = [rated, comment, comment_row]
+        send_comment.click(calls.comment, [rated, comment], comment_outputs, api_visibility="private")
+        comment.submit(calls.comment, [rated, comment], comment_outputs, api_visibility="private")
+        new.click(
+            calls.new_conversation,
+            None,
+            [chatbot, sources, turns, question, rated, comment_row],
+            api_visibility="private",
+        )
+    blocks.queue(default_concurrency_limit=8)
+    return blocks
+
+
+def _example_text(data: gr.SelectData) -> str:
+    value = data.value
+    return str(value.get("text", "")) if isinstance(value, dict) else str(value)

@@ -1,0 +1,255 @@
+"""Answers as chat messages and as the sources panel, safe to put in a page.
+
+Document text is data, never markup: every string that comes from a document or a
+user goes through `html.escape` (and, for the chat's Markdown, through `md_text`)
+before it reaches the browser. The only markup here is ours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from assistant.answer import REFUSAL_TEXT
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
+_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
+_WS = re.compile(r"\s+")
+QUOTE_JOIN = " … "
+CLOSEST_SOURCES = 3
+SNIPPET_CHARS = 320
+
+AnswerDict = Mapping[str, Any]
+
+
+@dataclass
+class Turn:
+    """One question of the conversation and what came back (`answer` None while pending)."""
+
+    question: str
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def md_text(text: str) -> str:
+    """Text for a Markdown message that shows exactly as written: no HTML, no formatting.
+
+    `<` becomes an entity, so no tag can open; inline markers are backslash-escaped,
+    and so is a line start that would make a heading, quote or list. `&` stays: an
+    entity only ever yields text.
+    """
+    text = _MD_INLINE.sub(r"\\\1", text.replace("<", "&lt;"))
+    return _MD_LINE_START.sub(_escape_line_start, text)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, mark = match.group(1), match.group(2)
+    if mark.isdigit():  # "1." starts a list: escape the dot, a digit takes no backslash
+        return f"{indent}{mark}\\"
+    return f"{indent}\\{mark}"
+
+
+def anchor(turn: int, n: int) -> str:
+    """The id of source `[n]` of a turn in the sources panel."""
+    return f"iom-src-{turn}-{n}"
+
+
+def source_href(base_url: str, source_id: str, page: int | None) -> str:
+    """Link to the original file (PDFs open at the page)."""
+    href = f"{base_url}api/sources/{quote(source_id, safe='/')}"
+    if page and source_id.lower().endswith(".pdf"):
+        href += f"#page={int(page)}"
+    return href
+
+
+# -- the chat messages --------------------------------------------------------------------
+
+
+def answer_markdown(answer: AnswerDict, turn: int) -> str:
+    """The assistant's message: the answer with `[n]` as links to the sources panel."""
+    if answer.get("refused"):
+        text = md_text(str(answer.get("answer") or REFUSAL_TEXT))
+        hint = " Closest sources are listed beside the chat." if answer.get("retrieved") else ""
+        return f"*{text}*{md_text(hint)}"
+    known = {int(c["n"]) for c in answer.get("citations", [])}
+    parts: list[str] = []
+    position = 0
+    text = str(answer.get("answer", ""))
+    for match in _MARKER.finditer(text):
+        parts.append(md_text(text[position : match.start()]))
+        n = int(match.group(1))
+        if n in known:
+            parts.append(f"[\\[{n}\\]](#{anchor(turn, n)})")
+        else:
+            parts.append(md_text(match.group(0)))
+        position = match.end()
+    parts.append(md_text(text[position:]))
+    return "".join(parts)
+
+
+def streaming_markdown(text: str) -> str:
+    """Partial answer text while it streams in."""
+    return md_text(text) + " ▍"
+
+
+def chat_messages(turns: Sequence[Turn], streaming: str | None = None) -> list[dict[str, str]]:
+    """The Chatbot's value: one user and one assistant message per turn."""
+    messages: list[dict[str, str]] = []
+    for index, turn in enumerate(turns):
+        messages.append({"role": "user", "content": md_text(turn.question)})
+        if turn.answer is not None:
+            content = answer_markdown(turn.answer, index)
+        elif turn.error is not None:
+            content = f"⚠ {md_text(turn.error)}"
+        elif streaming:
+            content = streaming_markdown(streaming)
+        else:
+            content = "*Searching the IOM documents…*"
+        messages.append({"role": "assistant", "content": content})
+    return messages
+
+
+# -- the sources panel --------------------------------------------------------------------
+
+
+def sources_panel(turns: Sequence[Turn], base_url: str) -> str:
+    """Sources of every answer, the latest first and open, earlier ones folded."""
+    answered = [(i, t) for i, t in enumerate(turns) if t.answer is not None]
+    if not answered:
+        return (
+            '<div class="iom-sources iom-empty"><h3>Sources</h3>'
+            "<p>The documents behind each answer appear here, with the quoted passage highlighted.</p></div>"
+        )
+    sections = []
+    last = answered[-1][0]
+    for index, turn in reversed(answered):
+        assert turn.answer is not None
+        sections.append(_turn_section(index, turn.question, turn.answer, base_url, open_=index == last))
+    return '<div class="iom-sources"><h3>Sources</h3>' + "".join(sections) + "</div>"
+
+
+def _turn_section(index: int, question: str, answer: AnswerDict, base_url: str, open_: bool) -> str:
+    notices = "".join(f"<li>{escape(str(n))}</li>" for n in answer.get("notices", []))
+    notes = f'<ul class="iom-notices">{notices}</ul>' if notices else ""
+    if answer.get("refused"):
+        body = _closest_sources(answer, base_url)
+    else:
+        items = [_citation_item(index, c, answer.get("retrieved", []), base_url) for c in answer["citations"]]
+        body = f'<ol class="iom-src-list">{"".join(items)}</ol>'
+    opened = " open" if open_ else ""
+    return (
+        f'<details class="iom-turn" data-turn="{index}"{opened}>'
+        f'<summary><span class="iom-q">{escape(_shorten(question, 140))}</span></summary>'
+        f"{notes}{body}</details>"
+    )
+
+
+def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDict], base_url: str) -> str:
+    n = int(citation["n"])
+    source_id = str(citation["source_id"])
+    page = citation.get("page")
+    quote_text = str(citation.get("quote", ""))
+    passage = _passage_for(citation, retrieved)
+    if passage is None:
+        shown = f"<mark>{escape(quote_text)}</mark>"
+    else:
+        shown = highlight(passage, quote_text.split(QUOTE_JOIN))
+    return (
+        f'<li class="iom-src" id="{anchor(turn, n)}">'
+        f'<div class="iom-src-head"><span class="iom-src-n">[{n}]</span> '
+        f"{_source_link(citation, base_url)}</div>"
+        f'<div class="iom-src-meta">{_meta(source_id, page)}</div>'
+        f'<div class="iom-passage">{shown}</div>'
+        "</li>"
+    )
+
+
+def _closest_sources(answer: AnswerDict, base_url: str) -> str:
+    retrieved = list(answer.get("retrieved", []))[:CLOSEST_SOURCES]
+    if not retrieved:
+        return '<div class="iom-refusal-note">No document came close to this question.</div>'
+    items = []
+    for passage in retrieved:
+        items.append(
+            '<li class="iom-src iom-closest">'
+            f'<div class="iom-src-head">{_source_link(passage, base_url)}</div>'
+            f'<div class="iom-src-meta">{_meta(str(passage["source_id"]), passage.get("page"))}</div>'
+            f'<div class="iom-passage">{escape(_shorten(str(passage.get("text", "")), SNIPPET_CHARS))}'
+            "</div></li>"
+        )
+    return (
+        '<div class="iom-refusal-note">Not found in the IOM documents. '
+        "Closest sources (they may not answer the question):</div>"
+        f'<ul class="iom-src-list iom-closest-list">{"".join(items)}</ul>'
+    )
+
+
+def _source_link(item: AnswerDict, base_url: str) -> str:
+    source_id = str(item["source_id"])
+    title = str(item.get("title") or "") or source_id
+    href = source_href(base_url, source_id, item.get("page"))
+    return (
+        f'<a class="iom-src-title" href="{escape(href)}" target="_blank" rel="noopener noreferrer">'
+        f"{escape(title)}</a>"
+    )
+
+
+def _meta(source_id: str, page: object) -> str:
+    where = f"page {int(page)} · " if isinstance(page, int) and page else ""
+    return f"{where}{escape(source_id)}"
+
+
+def _passage_for(citation: AnswerDict, retrieved: Sequence[AnswerDict]) -> str | None:
+    """The retrieved passage of the citation's source that holds most of its quote."""
+    parts = [p for p in str(citation.get("quote", "")).split(QUOTE_JOIN) if p.strip()]
+    best: tuple[int, str] | None = None
+    for passage in retrieved:
+        if passage.get("source_id") != citation.get("source_id"):
+            continue
+        if citation.get("page") is not None and passage.get("page") != citation.get("page"):
+            continue
+        text = str(passage.get("text", ""))
+        found = sum(1 for p in parts if _find(text, p) is not None)
+        if found and (best is None or found > best[0]):
+            best = (found, text)
+    return best[1] if best else None
+
+
+def highlight(text: str, quotes: Sequence[str]) -> str:
+    """`text` escaped, with each quote found in it wrapped in <mark>."""
+    spans: list[tuple[int, int]] = []
+    for quote_text in quotes:
+        span = _find(text, quote_text.strip()) if quote_text.strip() else None
+        if span and not any(s < span[1] and span[0] < e for s, e in spans):
+            spans.append(span)
+    spans.sort()
+    out: list[str] = []
+    position = 0
+    for start, end in spans:
+        out.append(escape(text[position:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        position = end
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
+def _find(text: str, quote_text: str) -> tuple[int, int] | None:
+    """Where the quote is in the text: exactly, else ignoring case and runs of white space."""
+    at = text.find(quote_text)
+    if at >= 0:
+        return at, at + len(quote_text)
+    words = [re.escape(w) for w in quote_text.split()]
+    if not words:
+        return None
+    match = re.search(r"\s+".join(words), text, re.IGNORECASE)
+    return (match.start(), match.end()) if match else None
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = _WS.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,40 @@
+"""The public address of the running server, as the browser sees it (proxies included)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
+
+
+def public_base_url(headers: Mapping[str, str], scheme: str, host: str, root_path: str = "") -> str:
+    """`scheme://host/prefix/` of the app, honouring X-Forwarded-Proto/Host/Prefix.
+
+    `root_path` (uvicorn's, from a proxy that strips the prefix) wins over
+    X-Forwarded-Prefix. Malformed header values are ignored rather than echoed.
+    """
+    proto = _first(headers.get("x-forwarded-proto"))
+    if proto in ("http", "https"):
+        scheme = proto
+    forwarded_host = _first(headers.get("x-forwarded-host"))
+    if forwarded_host and _HOST.match(forwarded_host):
+        host = forwarded_host
+    if not _HOST.match(host):
+        host = "localhost"
+    prefix = root_path.rstrip("/")
+    if not prefix:
+        forwarded_prefix = (_first(headers.get("x-forwarded-prefix")) or "").rstrip("/")
+        if _PREFIX.match(forwarded_prefix):
+            prefix = forwarded_prefix
+    if not _PREFIX.match(prefix):
+        prefix = ""
+    return f"{scheme}://{host}{prefix}/"
+
+
+def _first(value: str | None) -> str | None:
+    """The first of a comma-separated header list (the client-most proxy)."""
+    if not value:
+        return None
+    return value.split(",")[0].strip()
