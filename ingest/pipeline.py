@@ -127,7 +127,8 @@ def discover(
                     refused.append(
                         FileFailure(
                             str(file),
-                            "a link to a file outside the corpus folder: copy the file into the folder instead",
+                            "a link to a file outside the corpus folder: "
+                            "copy the file into the folder instead",
                         )
                     )
                     continue
