@@ -162,7 +162,7 @@ class AssistantService:
                     "showing the sentences that answer it from the documents instead."
                 )
             used = passages
-            report = self._ground(selection.text(), used)
+            report = self.guard.check(selection.claims(), [p.chunk.text for p in used])
             if chat is None:
                 yield StreamEvent("token", _compose(report, used)[0])
         if report.removed:

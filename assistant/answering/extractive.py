@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.embedder import Embedder
+from assistant.grounding import Claim
 from assistant.lexical import terms
 from assistant.retrieval import Passage
 from assistant.text import fold, split_sentences
@@ -49,6 +50,10 @@ class Selection:
         """The answer with `[n]` after each sentence (n = passage index + 1)."""
         return " ".join(f"{s.text} [{s.passage + 1}]" for s in self.sentences)
 
+    def claims(self) -> list[Claim]:
+        """The chosen sentences as claims on their passages, for the grounding guard."""
+        return [Claim(s.text, (s.passage,)) for s in self.sentences]
+
 
 @dataclass(frozen=True)
 class ExtractiveConfig:
@@ -56,6 +61,7 @@ class ExtractiveConfig:
 
     passages: int = 6  # how many top passages to read
     max_sentences: int = 3
+    embed_limit: int = 16  # sentences embedded per question after the cheap first pass
     relative_cut: float = 0.8  # other sentences must score this share of the best
     semantic_weight: float = 0.5
     duplicate_overlap: float = 0.6  # word overlap above which a sentence repeats another
@@ -84,19 +90,31 @@ class ExtractiveAnswerer:
         if not candidates:
             return Selection([], 0.0)
 
-        vectors = self.embedder.embed([c[0] for c in candidates])
-        meaning = vectors @ query_vector
         wanted = _wanted_kind(question)
         question_terms = set(terms(question))
         weights = {t: self.idf(t) for t in question_terms}
         total = sum(weights.values()) or 1.0
+        w = cfg.semantic_weight
+
+        def lexical(sentence: str) -> float:
+            return sum(weights[t] for t in set(terms(sentence)) & question_terms) / total
+
+        # A cheap first pass (words, plus the passage's own similarity standing in for the
+        # sentence's) keeps the few sentences worth embedding: latency stays flat however
+        # long the passages are.
+        rough = []
+        for sentence, p, position in candidates:
+            words = lexical(sentence)
+            prior = w * passages[p].score + (1 - w) * words + _kind_bonus(wanted, sentence)
+            rough.append((prior, words, sentence, p, position))
+        rough.sort(key=lambda r: -r[0])
+        shortlist = rough[: cfg.embed_limit]
+        vectors = self.embedder.embed([" ".join(r[2].split()[:64]) for r in shortlist])
+        meaning = vectors @ query_vector
 
         scored: list[ScoredSentence] = []
-        for (sentence, p, position), sim in zip(candidates, meaning, strict=True):
-            found = set(terms(sentence)) & question_terms
-            lexical = sum(weights[t] for t in found) / total
-            score = cfg.semantic_weight * float(sim) + (1 - cfg.semantic_weight) * lexical
-            score += _kind_bonus(wanted, sentence)
+        for (_, words, sentence, p, position), sim in zip(shortlist, meaning, strict=True):
+            score = w * float(sim) + (1 - w) * words + _kind_bonus(wanted, sentence)
             score += 0.02 / (1 + p)  # retrieval order breaks ties
             scored.append(ScoredSentence(sentence, p, position, round(score, 4)))
 
