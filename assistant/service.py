@@ -271,13 +271,22 @@ class AssistantService:
     def _llm_draft(
         self, chat: ChatModel, question: str, passages: list[Passage], notices: list[str]
     ) -> Generator[StreamEvent, None, tuple[GroundingReport | None, bool]]:
-        """Stream the LLM's text, then ground it. Returns (report or None, refused)."""
+        """Stream the LLM's answer sentence by sentence, each shown only once the guard backs it.
+
+        Returns the grounding report (None when the LLM failed) and whether the LLM refused.
+        """
         deadline = time.monotonic() + self.settings.llm_timeout_s
-        parts: list[str] = []
+        texts = [p.chunk.text for p in passages]
+        report = GroundingReport()
+        draft: list[str] = []
+        pending = ""
         try:
             for piece in chat.stream(answer_messages(question, passages)):
-                parts.append(piece)
-                yield StreamEvent("token", piece)
+                draft.append(piece)
+                pending += piece
+                while (cut := _complete_sentence(pending)) is not None:
+                    yield from self._verify(pending[:cut], texts, report)
+                    pending = pending[cut:]
                 if time.monotonic() > deadline:
                     raise ProviderError(f"the LLM took longer than {self.settings.llm_timeout_s:g} s")
         except ProviderError as exc:
@@ -286,19 +295,37 @@ class AssistantService:
                 "The language model is unavailable or too slow; this answer was extracted from the documents."
             )
             return None, False
-        draft = "".join(parts).strip()
-        if not draft:
+        text = "".join(draft).strip()
+        if not text:
             notices.append(
                 "The language model returned nothing; this answer was extracted from the documents."
             )
             return None, False
-        if REFUSAL_TEXT.lower().rstrip(".") in draft.lower() and len(draft) < 2 * len(REFUSAL_TEXT):
+        if REFUSAL_TEXT.lower().rstrip(".") in text.lower() and len(text) < 2 * len(REFUSAL_TEXT):
             return None, True
-        return self._ground(draft, passages), False
+        yield from self._verify(pending, texts, report)
+        return report, False
 
-    def _ground(self, draft: str, passages: Sequence[Passage]) -> GroundingReport:
-        claims, invalid = parse_claims(draft, len(passages))
-        return self.guard.check(claims, [p.chunk.text for p in passages], invalid)
+    def _verify(self, text: str, passages: list[str], report: GroundingReport) -> Iterator[StreamEvent]:
+        """Ground a piece of LLM text, add the outcome to `report`, stream what survives."""
+        claims, invalid = parse_claims(text, len(passages))
+        part = self.guard.check(claims, passages, invalid)
+        report.claims.extend(part.claims)
+        report.removed.extend(part.removed)
+        report.recited += part.recited
+        report.invalid_citations += part.invalid_citations
+        report.total_sentences += part.total_sentences
+        for claim in part.claims:
+            yield StreamEvent("token", f"{claim.text} ")
+
+
+_SENTENCE_DONE = re.compile(r"[.!?](?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*\s+(?=[A-ZÀ-ÖØ-Þ\"“‘(•\-])")
+
+
+def _complete_sentence(text: str) -> int | None:
+    """Where the first complete sentence (with its citation markers) of streamed text ends."""
+    match = _SENTENCE_DONE.search(text)
+    return match.end() if match else None
 
 
 def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
