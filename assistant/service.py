@@ -121,14 +121,21 @@ class AssistantService:
         standalone = self._standalone(question, history, chat, notices)
         passages, vector = self.retriever.retrieve(standalone, filters)
         retrieved_at = time.perf_counter()
+        confidence_floor = self.settings.refusal_threshold
         if standalone != question:
-            # a follow-up: its context found the passages; its own words pick the sentences
+            # A follow-up: with its context resolved it must be answerable by the documents,
+            # its own words pick the sentences, and those must still relate to it.
+            in_context = self.extractive.select(standalone, passages, vector).confidence
             vector = self.index.embedder.embed([question])[0]
-        selection = self.extractive.select(question, passages, vector)
+            selection = self.extractive.select(question, passages, vector)
+            answerable = in_context >= confidence_floor and selection.confidence >= 0.75 * confidence_floor
+        else:
+            selection = self.extractive.select(question, passages, vector)
+            answerable = selection.confidence >= confidence_floor
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
 
-        if not passages or selection.confidence < self.settings.refusal_threshold:
+        if not passages or not selection.sentences or not answerable:
             yield StreamEvent("token", REFUSAL_TEXT)
             timings["answer"] = _ms(retrieved_at)
             timings["total"] = _ms(started)

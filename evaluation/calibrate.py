@@ -1,9 +1,9 @@
 """Calibrate the refusal threshold on a dataset with answerable and unanswerable questions.
 
 For every question, the support score of the best extractive sentence is computed
-once; each candidate threshold is then scored by balanced accuracy (the mean of the
-correct-refusal rate and the answered rate on answerable questions), with ties broken
-toward answering. Run:
+once; each candidate threshold that refuses at most --max-false-refusals of the
+answerable questions is scored by balanced accuracy (the mean of the correct-refusal
+rate and the answered rate on answerable questions), ties broken toward answering. Run:
 
     .venv/bin/python -m evaluation.calibrate --dataset evaluation/datasets/iom-dev.jsonl
 """
@@ -38,8 +38,10 @@ def confidences(service: AssistantService, cases: list[EvalCase]) -> list[tuple[
     return out
 
 
-def best_threshold(scores: list[tuple[float, bool]]) -> Calibration:
-    """The threshold with the best balanced accuracy (answering wins ties)."""
+def best_threshold(scores: list[tuple[float, bool]], max_false_refusals: float = 0.2) -> Calibration:
+    """The threshold with the best balanced accuracy (answering wins ties), among those that
+    refuse at most `max_false_refusals` of the answerable questions: a refusal of a question
+    the documents answer costs staff more than an irrelevant but true, cited sentence."""
     answerable = [s for s, a in scores if a]
     unanswerable = [s for s, a in scores if not a]
     candidates = sorted({round(s, 3) for s, _ in scores} | {0.0})
@@ -48,6 +50,8 @@ def best_threshold(scores: list[tuple[float, bool]]) -> Calibration:
         refused_right = sum(s < threshold for s in unanswerable) / max(1, len(unanswerable))
         refused_wrong = sum(s < threshold for s in answerable) / max(1, len(answerable))
         balanced = (refused_right + 1 - refused_wrong) / 2
+        if refused_wrong > max_false_refusals:
+            continue
         if best is None or balanced > best.balanced_accuracy + 1e-9:
             best = Calibration(threshold, refused_right, refused_wrong, balanced)
     assert best is not None
@@ -60,6 +64,7 @@ def main() -> None:
     )
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--index-dir", type=Path)
+    parser.add_argument("--max-false-refusals", type=float, default=0.2)
     args = parser.parse_args()
     settings = load_settings(index_dir=args.index_dir)
     service = AssistantService(settings)
@@ -67,7 +72,7 @@ def main() -> None:
     scores = confidences(service, load_dataset(args.dataset))
     for score, answerable in sorted(scores):
         print(f"{score:.3f} {'answerable' if answerable else 'UNANSWERABLE'}")
-    result = best_threshold(scores)
+    result = best_threshold(scores, args.max_false_refusals)
     print(
         f"threshold {result.threshold:.3f}: correct refusals {result.correct_refusal_rate:.2f}, "
         f"false refusals {result.false_refusal_rate:.2f}, balanced accuracy {result.balanced_accuracy:.3f}"

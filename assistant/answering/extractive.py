@@ -26,6 +26,7 @@ _YEAR_OR_DATE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
+_FIELD = re.compile(r"^[\w .’'()/-]{1,40}: \S")  # a "column: value" line of a record
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 
@@ -85,7 +86,8 @@ class ExtractiveAnswerer:
         candidates: list[tuple[str, int, int]] = []
         for p, passage in enumerate(passages[: cfg.passages]):
             for position, sentence in enumerate(split_sentences(passage.chunk.text)):
-                if 4 <= len(sentence.split()) <= 90:
+                shortest = 2 if _FIELD.match(sentence) else 4  # "Project Code: CE.0307" is an answer
+                if shortest <= len(sentence.split()) <= 90:
                     candidates.append((sentence, p, position))
         if not candidates:
             return Selection([], 0.0)
@@ -97,7 +99,10 @@ class ExtractiveAnswerer:
         w = cfg.semantic_weight
 
         def lexical(sentence: str) -> float:
-            return sum(weights[t] for t in set(terms(sentence)) & question_terms) / total
+            words = set(terms(sentence))
+            found = sum(weights[t] for t in words & question_terms) / total
+            # A sentence that only repeats the question (a title, a heading) answers nothing.
+            return found - (0.3 if len(words - question_terms) < 0.25 * len(words) else 0.0)
 
         # A cheap first pass (words, plus the passage's own similarity standing in for the
         # sentence's) keeps the few sentences worth embedding: latency stays flat however
