@@ -18,15 +18,24 @@ from assistant.documents import Chunk
 from assistant.text import STOPWORDS, words
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "s", "e")
+
+
+def stem(word: str) -> str:
+    """A light suffix stem, so "organize", "organized" and "organization" meet."""
+    if len(word) <= 4 or not word.isalpha():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: -len(suffix)]
+    return word
+
+
 def terms(text: str) -> list[str]:
-    """Index terms: folded words without stop words, with a light plural stem."""
-    out = []
-    for word in words(text):
-        if word in STOPWORDS:
-            continue
-        plural = len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
-        out.append(word[:-1] if plural else word)
-    return out
+    """Index terms: folded words without stop words, lightly stemmed."""
+    return [stem(word) for word in words(text) if word not in STOPWORDS]
 
 
 class LexicalIndex:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from fastapi.testclient import TestClient
 
 from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService
-from assistant.settings import ENV_PREFIX, Settings
+from assistant.settings import Settings
+from tests.conftest import clean_environment
 from ui.app import create_app
 
 pytestmark = pytest.mark.integration
@@ -38,12 +38,7 @@ ALLOWED_ORIGIN = "https://intranet.example.org"
 @pytest.fixture(scope="module")
 def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The seed article, the script-laden document and an outward symlink, indexed once."""
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(ENV_PREFIX):
-                env.delenv(name)
-        env.setenv("HF_HUB_OFFLINE", "1")
-        env.setenv("TRANSFORMERS_OFFLINE", "1")
+    with clean_environment():
         yield build_web_index(
             tmp_path_factory.mktemp("web"),
             cors_origins=(ALLOWED_ORIGIN,),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +26,8 @@ from _web_corpus import (
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect, sync_playwright
 
 from assistant.feedback import FeedbackStore
-from assistant.settings import ENV_PREFIX, Settings
+from assistant.settings import Settings
+from tests.conftest import clean_environment, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -44,12 +44,6 @@ CHROMIUM_ARGS = [
 ]
 ANSWER_TIMEOUT_MS = 60_000
 REFUSAL = "I could not find this in the IOM documents"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _ServerThread:
@@ -110,17 +104,12 @@ class _FramePage(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def ports() -> tuple[int, int]:
-    return _free_port(), _free_port()
+    return free_port(), free_port()
 
 
 @pytest.fixture(scope="module")
 def web_settings(tmp_path_factory: pytest.TempPathFactory, ports: tuple[int, int]) -> Iterator[Settings]:
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith(ENV_PREFIX):
-                env.delenv(name)
-        env.setenv("HF_HUB_OFFLINE", "1")
-        env.setenv("TRANSFORMERS_OFFLINE", "1")
+    with clean_environment():
         yield build_web_index(
             tmp_path_factory.mktemp("browser"),
             frame_ancestors=("'self'", f"http://127.0.0.1:{ports[1]}"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,9 @@ from assistant.index import Index
 from assistant.settings import load_settings
 from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
-from tests.conftest import SEED
+from tests.conftest import SEED, free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ a stopped server, a server that hangs and a server that answers garbage."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -22,17 +21,11 @@ from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
 from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
-from tests.conftest import SEED
+from tests.conftest import SEED, free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
 
 QUESTION = "When and where did IOM organize the meeting of the Heads of Border Police?"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

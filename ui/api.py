@@ -107,6 +107,7 @@ class CitationOut(BaseModel):
     url: str | None
     quote: str
     score: float
+    chunk_id: str = ""
 
 
 class RetrievedOut(BaseModel):
