@@ -17,7 +17,6 @@ import numpy as np
 from assistant.documents import Chunk
 from assistant.text import STOPWORDS, words
 
-
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "s", "e")
 
 
