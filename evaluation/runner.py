@@ -107,7 +107,14 @@ def score(case: EvalCase, answer: Answer, guard: GroundingGuard) -> QuestionResu
 
     if case.answerable:
         ranked = list(dict.fromkeys(r.source_id for r in answer.retrieved))
-        is_gold = [any(source_matches(g, s) for g in case.gold_source_ids) for s in ranked]
+        is_gold, matched = [], set()  # a gold document counts once, even if indexed twice
+        for source in ranked:
+            gold = next(
+                (g for g in case.gold_source_ids if g not in matched and source_matches(g, source)), None
+            )
+            is_gold.append(gold is not None)
+            if gold is not None:
+                matched.add(gold)
         result.scores.update(retrieval_metrics(is_gold, len(case.gold_source_ids)))
         top5 = " ".join(r.text for r in answer.retrieved[:5])
         groups = case.short_answers
