@@ -5,18 +5,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.index import Index
 from assistant.settings import load_settings
 from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
-from tests.conftest import SEED, free_port
+from tests.conftest import SEED, free_port, wait_until_serving
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
 
@@ -41,15 +39,7 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
         env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("chroma run did not start within 60 s")
+        wait_until_serving(process, f"http://127.0.0.1:{port}/api/v2/heartbeat", "chroma run", 60)
         yield port
     finally:
         process.terminate()

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.answer import REFUSAL_TEXT
@@ -21,7 +20,7 @@ from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
 from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
-from tests.conftest import SEED, free_port
+from tests.conftest import SEED, free_port, wait_until_serving
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
 
@@ -66,17 +65,7 @@ def smollm2_server() -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"llama.cpp server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama.cpp server did not start within 120 s")
+        wait_until_serving(process, f"{base}/models", "llama.cpp server", 120)
         yield base
     finally:
         process.terminate()
