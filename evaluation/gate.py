@@ -25,6 +25,23 @@ ALLOWED_DROP: dict[str, float] = {
 }
 # Metrics where higher is worse, with the rise allowed.
 ALLOWED_RISE: dict[str, float] = {"invalid_citation_rate": 0.01, "false_refusal_rate": 0.05}
+# Over how many questions each metric is taken: every other one is over the answerable ones.
+# Invalid citations are counted per citation and stay strict.
+DENOMINATOR: dict[str, str | None] = {"correct_refusal_rate": "n_unanswerable", "invalid_citation_rate": None}
+
+
+def allowed_change(metric: str, baseline: Mapping[str, Any]) -> float:
+    """The metric's tolerance, but never less than one question's worth.
+
+    A score sitting on the refusal threshold can flip between machines whose floating point
+    differs in the last digits; on a set with 19 unanswerable questions that one flip moves the
+    correct-refusal rate by 0.053, more than 0.05. One question is noise, two are a regression.
+    """
+    tolerance = ALLOWED_DROP.get(metric, ALLOWED_RISE.get(metric, 0.0))
+    count = DENOMINATOR.get(metric, "n_answerable")
+    questions = baseline.get(count) if count else None
+    one_question = 1 / questions if isinstance(questions, int) and questions > 0 else 0.0
+    return max(tolerance, one_question)
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,8 @@ class Comparison:
 def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[Comparison]:
     """Every gated metric; latency is reported elsewhere, not gated (it depends on the machine)."""
     rows = []
-    for metric, allowed in [*ALLOWED_DROP.items(), *ALLOWED_RISE.items()]:
+    for metric in [*ALLOWED_DROP, *ALLOWED_RISE]:
+        allowed = allowed_change(metric, baseline)
         base, now = baseline.get(metric), current.get(metric)
         if base is None:
             regressed = False

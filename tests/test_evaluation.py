@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import ConfigurationError
 from assistant.retrieval import RetrievalConfig
 from assistant.service import AssistantService
 from assistant.settings import Settings
 from evaluation.dataset import load_dataset, source_matches
+from evaluation.gate import compare
 from evaluation.metrics import contains, key_fact_recall, normalize, retrieval_metrics, token_f1
 from evaluation.run import run_evaluation
 from tests.conftest import REPO
@@ -41,6 +43,22 @@ def test_retrieval_metrics_over_unique_documents() -> None:
     assert scores["mrr@10"] == 0.5 and scores["recall@5"] == 1.0
     assert 0 < scores["ndcg@10"] < 1
     assert source_matches("seed.txt", "corpus/seed.txt") and not source_matches("a/seed.txt", "b/seed.txt")
+
+
+@pytest.mark.unit
+def test_the_gate_forgives_one_question_but_not_two() -> None:
+    baseline = {"n_answerable": 100, "n_unanswerable": 19, "correct_refusal_rate": 10 / 19, "hit@5": 0.9}
+    baseline["invalid_citation_rate"] = 0.0
+
+    def regressed(**current: float) -> set[str]:
+        return {c.metric for c in compare({**baseline, **current}, baseline) if c.regressed}
+
+    assert regressed(correct_refusal_rate=9 / 19) == set()
+    assert regressed(correct_refusal_rate=8 / 19) == {"correct_refusal_rate"}
+    assert regressed(**{"hit@5": 0.87}) == set()
+    assert regressed(**{"hit@5": 0.86}) == {"hit@5"}
+    assert regressed(invalid_citation_rate=0.02) == {"invalid_citation_rate"}, "counted per citation: strict"
+    assert regressed() == set()
 
 
 @pytest.mark.unit
@@ -96,3 +114,37 @@ def test_the_gate_fails_when_retrieval_is_broken(full_index: Settings, tmp_path:
     assert regressed & {"hit@5", "recall@5", "evidence_recall@5"}
     assert outcome.regressions, "questions that went from right to wrong are listed"
     assert re.search(r"REGRESSION", (tmp_path / "broken" / "report.md").read_text())
+
+
+@pytest.mark.unit
+def test_thumbs_down_feedback_becomes_draft_cases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.cli import main
+    from assistant.feedback import FeedbackStore
+
+    database = tmp_path / "feedback.sqlite3"
+    monkeypatch.setenv("IOM_ASSISTANT_FEEDBACK_DB", str(database))
+    store = FeedbackStore(database)
+    cited = [{"n": 1, "source_id": "seed.txt", "quote": "On June 14 and 15, 2022"}]
+    store.add(question="Where was the meeting?", answer="In 2022. [1]", rating="down",
+              comment="It asked where, not when.", citations=cited)  # fmt: skip
+    store.add(question="Who funded it?", answer="Denmark. [1]", rating="up", comment="Right.")
+    store.add(question="When?", answer="2022. [1]", rating="down")  # no comment: nothing to learn from
+    exported, drafts = tmp_path / "feedback.jsonl", tmp_path / "drafts.jsonl"
+
+    assert main(["feedback", "export", "--out", str(exported)]) == 0
+    assert main(["eval", "--from-feedback", str(exported), "--out-dataset", str(drafts)]) == 0
+
+    lines = [json.loads(line) for line in drafts.read_text().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["question"] == "Where was the meeting?"
+    assert lines[0]["feedback_comment"] == "It asked where, not when."
+    assert lines[0]["cited_source_ids"] == ["seed.txt"]
+    assert "1 draft" in capsys.readouterr().out
+    with pytest.raises(ConfigurationError, match="needs short_answers and gold_source_ids"):
+        load_dataset(drafts)  # a person completes the draft first
+    missing = ["eval", "--from-feedback", str(tmp_path / "missing.jsonl"), "--out-dataset", str(drafts)]
+    assert main(missing) == 2
+    assert "feedback export" in capsys.readouterr().err, "the error says how to make the file"
+    assert len(drafts.read_text().splitlines()) == 1, "the drafts already written are kept"
