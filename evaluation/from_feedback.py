@@ -11,8 +11,9 @@ from assistant.errors import ConfigurationError
 def feedback_to_cases(feedback: Path, out: Path) -> int:
     """Write one draft case per thumbs-down with a comment; returns how many were written.
 
-    The drafts carry the question and the comment; a person fills in the reference
-    answer, short answers and gold sources (or marks the question unanswerable).
+    The drafts carry the question, the comment, the answer given and the documents it
+    cited; a person fills in the reference answer, short answers and gold sources (or
+    marks the question unanswerable). Until then the dataset loader refuses the draft.
     """
     if not feedback.is_file():
         raise ConfigurationError(
@@ -30,18 +31,21 @@ def feedback_to_cases(feedback: Path, out: Path) -> int:
             if item.get("rating") != "down" or not str(item.get("comment") or "").strip():
                 continue
             written += 1
+            question = str(item.get("question") or "")
+            cited = [c.get("source_id") for c in item.get("citations") or [] if isinstance(c, dict)]
             case = {
                 "id": f"fb-{written:03d}",
-                "question": item.get("question", ""),
+                "question": question,
                 "answerable": True,
                 "reference_answer": None,
                 "short_answers": [],
                 "gold_source_ids": [],
                 "gold_evidence": [],
                 "tags": ["from-feedback", "to-complete"],
-                "language": "en",
+                "language": "en",  # the person completing the draft corrects it if need be
                 "feedback_comment": item.get("comment"),
                 "answer_given": item.get("answer"),
+                "cited_source_ids": list(dict.fromkeys(s for s in cited if s)),
             }
             handle.write(json.dumps(case, ensure_ascii=False) + "\n")
     return written
