@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Answer
 from assistant.errors import ConfigurationError
 from assistant.service import AssistantService
 from assistant.settings import Settings
-from evaluation.dataset import load_dataset
+from evaluation.dataset import EvalCase, load_dataset
 from evaluation.gate import Comparison, compare, right_to_wrong
 from evaluation.report import write_run
 from evaluation.runner import aggregate, evaluate
@@ -58,7 +59,11 @@ def run_evaluation(
     cases = load_dataset(dataset)
     service = service or AssistantService(settings)
     service.warm_up()
-    results = evaluate(service, cases, provider=provider, progress=progress)
+
+    def ask(case: EvalCase) -> Answer:
+        return service.ask(case.question, history=case.history, provider=provider)
+
+    results = evaluate(ask, service.index.embedder, cases, progress=progress)
     metrics = aggregate(results)
     outcome = Outcome(out, dict(metrics))
     if baseline is not None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from assistant.answer import Answer
+from assistant.embedder import Embedder
 from assistant.errors import AssistantError
 from assistant.grounding import GroundingGuard, parse_claims
-from assistant.service import AssistantService
 from evaluation.dataset import EvalCase, source_matches
 from evaluation.metrics import (
     contains,
@@ -63,13 +63,13 @@ def strip_markers(text: str) -> str:
 
 
 def evaluate(
-    service: AssistantService,
+    ask: Callable[[EvalCase], Answer],
+    embedder: Embedder,
     cases: Sequence[EvalCase],
-    provider: str | None = None,
     progress: bool = False,
 ) -> list[QuestionResult]:
-    """Ask every question and score the answers."""
-    guard = GroundingGuard(service.index.embedder)
+    """Ask every question and score the answers (embedder: for the meaning checks)."""
+    guard = GroundingGuard(embedder)
     results: list[QuestionResult] = []
     bar = None
     if progress:
@@ -78,7 +78,7 @@ def evaluate(
         bar = tqdm(total=len(cases), unit="question")
     for case in cases:
         try:
-            answer = service.ask(case.question, history=case.history, provider=provider)
+            answer = ask(case)
             result = score(case, answer, guard)
         except AssistantError as exc:
             result = QuestionResult(case, {"answer": "", "refused": True, "citations": [], "retrieved": []})
@@ -89,7 +89,7 @@ def evaluate(
             bar.update(1)
     if bar is not None:
         bar.close()
-    _add_semantic_similarity(service, results)
+    _add_semantic_similarity(embedder, results)
     return results
 
 
@@ -174,7 +174,7 @@ def _label(result: QuestionResult) -> str:
     return "ok"
 
 
-def _add_semantic_similarity(service: AssistantService, results: list[QuestionResult]) -> None:
+def _add_semantic_similarity(embedder: Embedder, results: list[QuestionResult]) -> None:
     pairs = [
         (r, strip_markers(str(r.answer.get("answer", ""))), r.case.reference_answer)
         for r in results
@@ -182,7 +182,6 @@ def _add_semantic_similarity(service: AssistantService, results: list[QuestionRe
     ]
     if not pairs:
         return
-    embedder = service.index.embedder
     answers = embedder.embed([p[1] or " " for p in pairs])
     references = embedder.embed([p[2] or " " for p in pairs])
     sims = np.sum(answers * references, axis=1)
