@@ -127,7 +127,7 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """The k best chunks for a query by BM25, best first (optionally only `allowed` ids)."""
-        query_terms = set(terms(query))
+        query_terms = sorted(set(terms(query)))  # a fixed order: float sums repeat exactly
         with self._lock:
             if not self._slot or not query_terms:
                 return []

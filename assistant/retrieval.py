@@ -1,8 +1,9 @@
-"""Hybrid retrieval: dense search in Chroma plus BM25, fused, diversified, optionally reranked.
+"""Hybrid retrieval: exact dense search plus BM25, fused, diversified, optionally reranked.
 
 Dense search finds paraphrases; BM25 finds names, acronyms and numbers ("WBCAP",
 "IN/285", "2022"). Reciprocal rank fusion merges the two lists; a per-source cap keeps
-one long report from crowding out the two-page brief that answers the question.
+one long report from crowding out the two-page brief that answers the question. Both
+indexes live in memory and follow the Chroma store incrementally (see `sync`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.dense import DenseIndex
 from assistant.documents import Chunk
 from assistant.index import Index
 from assistant.lexical import LexicalIndex
@@ -57,6 +59,7 @@ class Retriever:
         self.index = index
         self.config = config or RetrievalConfig()
         self.lexical = LexicalIndex()
+        self.dense = DenseIndex()
         self._reranker_path = reranker_path
         self._reranker: CrossEncoder | None = None
         self._sync_lock = threading.Lock()
@@ -64,7 +67,7 @@ class Retriever:
         self._checked_at = 0.0
 
     def sync(self, force: bool = False) -> None:
-        """Bring the BM25 index in step with the store: add new chunks, drop removed ones."""
+        """Bring the BM25 and dense indexes in step with the store: add new chunks, drop removed ones."""
         now = time.monotonic()
         if not force and now - self._checked_at < self.config.sync_interval_s:
             return
@@ -78,7 +81,11 @@ class Retriever:
             gone = known - stored
             new = sorted(stored - known)
             self.lexical.remove(gone)
-            self.lexical.add(self.index.store.get_chunks(new))
+            self.dense.remove(gone)
+            for start in range(0, len(new), 5000):
+                batch = new[start : start + 5000]
+                self.lexical.add(self.index.store.get_chunks(batch))
+                self.dense.add(self.index.store.vectors(batch))
             self._seen_state = state
             if new:
                 # The lexical index holds one object per chunk; keep the collector from
@@ -97,30 +104,30 @@ class Retriever:
         vector = self.index.embedder.embed([query])[0]
         where = None if where is None or where.is_empty() else where
 
-        dense = self.index.store.search(vector, cfg.candidates, where)
         allowed = None
         if where is not None:
             allowed = {c.chunk_id for c in self.lexical_candidates() if where.accepts(c)}
+        dense = self.dense.search(vector, cfg.candidates, allowed)
         lexical = self.lexical.search(query, cfg.candidates, allowed)
 
         fused: dict[str, float] = {}
         cosine: dict[str, float] = {}
         bm25: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
-        for rank, hit in enumerate(dense):
-            cid = hit.chunk.chunk_id
+        for rank, (cid, similarity) in enumerate(dense):
+            chunk = self.lexical.chunk(cid)
+            if chunk is None:  # removed between the two searches
+                continue
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
-            cosine[cid] = hit.score
-            chunks[cid] = hit.chunk
+            cosine[cid] = similarity
+            chunks[cid] = chunk
         for rank, (chunk, score) in enumerate(lexical):
             cid = chunk.chunk_id
             fused[cid] = fused.get(cid, 0.0) + cfg.lexical_weight / (cfg.rrf_k + rank + 1)
             bm25[cid] = score
             chunks.setdefault(cid, chunk)
 
-        missing = [cid for cid in fused if cid not in cosine]
-        for cid, vec in self.index.store.vectors(missing).items():
-            cosine[cid] = float(np.dot(vec, vector))
+        cosine.update(self.dense.similarity(vector, [cid for cid in fused if cid not in cosine]))
 
         order = sorted(fused, key=lambda cid: -fused[cid])
         if self._reranker_path:

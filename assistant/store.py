@@ -49,7 +49,7 @@ class ChunkFilter:
         )
 
     def accepts(self, chunk: Chunk) -> bool:
-        """The same test in Python, for the lexical side of retrieval."""
+        """Whether a chunk passes the filter."""
         if self.source_ids and chunk.source_id not in self.source_ids:
             return False
         if self.formats and chunk.format not in self.formats:
@@ -66,24 +66,6 @@ class ChunkFilter:
                 return False
         return True
 
-    def to_where(self) -> dict[str, Any] | None:
-        """The filter as a Chroma `where` clause."""
-        clauses: list[dict[str, Any]] = []
-        for field, values in (
-            ("source_id", self.source_ids),
-            ("format", self.formats),
-            ("language", self.languages),
-        ):
-            if values:
-                clauses.append({field: {"$in": list(values)}})
-        if self.published_from:
-            clauses.append({"published_day": {"$gte": date_number(self.published_from)}})
-        if self.published_to:
-            clauses.append({"published_day": {"$lte": date_number(self.published_to, end=True)}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
 
 def date_number(iso: str | None, end: bool = False) -> int | None:
     """ "2022-06-14" -> 20220614; a year or month alone covers its whole span (start or `end`)."""
@@ -97,14 +79,6 @@ def date_number(iso: str | None, end: bool = False) -> int | None:
     except ValueError:
         return None
     return year * 10000 + month * 100 + day
-
-
-@dataclass(frozen=True)
-class ScoredChunk:
-    """A chunk found by a search, with its cosine similarity to the query (higher is closer)."""
-
-    chunk: Chunk
-    score: float
 
 
 class ChunkStore(Protocol):
@@ -126,12 +100,8 @@ class ChunkStore(Protocol):
         """Number of chunks stored."""
         ...
 
-    def search(self, vector: np.ndarray, k: int, where: ChunkFilter | None = None) -> list[ScoredChunk]:
-        """The k chunks nearest to a query vector, best first."""
-        ...
-
     def iter_chunks(self) -> Iterator[Chunk]:
-        """Every stored chunk, for the lexical index."""
+        """Every stored chunk."""
         ...
 
     def embedding_model(self) -> str | None:
@@ -374,26 +344,6 @@ class ChromaStore:
 
     def count(self) -> int:
         return int(self._col().count())
-
-    def search(self, vector: np.ndarray, k: int, where: ChunkFilter | None = None) -> list[ScoredChunk]:
-        col = self._col()
-        total = col.count()
-        if total == 0 or k <= 0:
-            return []
-        result = col.query(
-            query_embeddings=[vector.astype(np.float32).tolist()],
-            n_results=min(k, total),
-            where=where.to_where() if where else None,
-            include=["documents", "metadatas", "distances"],
-        )
-        ids = result["ids"][0]
-        docs = (result["documents"] or [[]])[0]
-        metas = (result["metadatas"] or [[]])[0]
-        dists = (result["distances"] or [[]])[0]
-        return [
-            ScoredChunk(chunk_from_record(i, d or "", m or {}), 1.0 - float(dist))
-            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
-        ]
 
     def iter_chunks(self) -> Iterator[Chunk]:
         col = self._col()

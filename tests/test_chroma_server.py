@@ -71,6 +71,8 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server: int, tmp_path:
     )
     collection = client.get_collection(settings.collection)
     assert collection.count() == first.chunks_total
-    index = Index.from_settings(settings)
-    hits = index.store.search(index.embedder.embed(["Heads of Border Police Budva"])[0], 3)
-    assert hits and "Border Police" in " ".join(h.chunk.text for h in hits)
+    from assistant.retrieval import Retriever
+
+    passages, _ = Retriever(Index.from_settings(settings)).retrieve("Heads of Border Police Budva", k=3)
+    assert passages and "Border Police" in " ".join(p.chunk.text for p in passages)
+    assert passages[0].score > 0, "the vectors came back from the server"

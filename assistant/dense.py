@@ -1,0 +1,99 @@
+"""Exact dense search: every chunk vector in one in-memory matrix, kept in step with the store.
+
+Chroma's HNSW search is approximate, and on this corpus measurably so: against exact
+cosine it found 94% of the true top 10 over the development questions, and which
+neighbours it missed changed from one process to the next, so the same question could
+get different passages after a restart. A matrix product over every vector is exact,
+repeatable and cheap at this scale (0.4 ms for 12,000 chunks, a few ms at 100,000;
+384 float32 per chunk, 150 MB at 100,000). Chroma stays the store of record: vectors
+are read from it once, when chunks are added.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+
+class DenseIndex:
+    """Cosine search over normalised vectors with incremental add and remove. Thread-safe."""
+
+    def __init__(self, dimensions: int | None = None) -> None:
+        self._lock = threading.RLock()
+        self._dimensions = dimensions
+        self._reset()
+
+    def _reset(self) -> None:
+        self._slot: dict[str, int] = {}  # chunk id -> row
+        self._ids: list[str | None] = []  # row -> chunk id (None = removed)
+        self._rows = np.zeros((0, self._dimensions or 0), dtype=np.float32)
+        self._alive = np.zeros(0, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def add(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Hold vectors by chunk id (replacing any with the same id)."""
+        if not vectors:
+            return
+        with self._lock:
+            self.remove(vectors)
+            ids = list(vectors)
+            block = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
+            if self._dimensions is None or not self._ids:
+                self._dimensions = block.shape[1]
+                self._rows = self._rows.reshape(0, self._dimensions)
+            elif block.shape[1] != self._dimensions:
+                raise ValueError(f"vectors of {block.shape[1]} dimensions in an index of {self._dimensions}")
+            start = len(self._ids)
+            self._rows = np.concatenate([self._rows, block])
+            self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+            self._ids.extend(ids)
+            self._slot.update((chunk_id, start + n) for n, chunk_id in enumerate(ids))
+
+    def remove(self, chunk_ids: Iterable[str]) -> None:
+        """Forget vectors; unknown ids are ignored. Rows are compacted once a third are dead."""
+        with self._lock:
+            for chunk_id in chunk_ids:
+                row = self._slot.pop(chunk_id, None)
+                if row is not None:
+                    self._alive[row] = False
+                    self._ids[row] = None
+            if len(self._ids) > 1000 and len(self._slot) < 0.67 * len(self._ids):
+                keep = np.flatnonzero(self._alive)
+                ids = [self._ids[row] for row in keep]
+                self._rows, self._alive = self._rows[keep], self._alive[keep]
+                self._ids = ids
+                self._slot = {chunk_id: n for n, chunk_id in enumerate(ids) if chunk_id is not None}
+
+    def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k chunk ids most similar to the vector, best first, with their cosine similarity.
+
+        Ties are broken by the order chunks were added, so the same index gives the same list.
+        """
+        with self._lock:
+            if not self._slot or k <= 0:
+                return []
+            scores = self._rows @ np.asarray(vector, dtype=np.float32)
+            if allowed is None:
+                rows = np.flatnonzero(self._alive)
+            else:
+                rows = np.array(sorted(self._slot[i] for i in allowed if i in self._slot), dtype=np.int64)
+            if rows.size == 0:
+                return []
+            if rows.size > k:
+                head = np.argpartition(-scores[rows], k - 1)[:k]
+                rows = rows[head]
+            rows = rows[np.lexsort((rows, -scores[rows]))]
+            return [(str(self._ids[row]), float(scores[row])) for row in rows]
+
+    def similarity(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, float]:
+        """Cosine similarity of the vector to each held chunk among `chunk_ids`."""
+        with self._lock:
+            rows = {i: self._slot[i] for i in chunk_ids if i in self._slot}
+            if not rows:
+                return {}
+            scores = self._rows[list(rows.values())] @ np.asarray(vector, dtype=np.float32)
+            return {chunk_id: float(s) for chunk_id, s in zip(rows, scores, strict=True)}

@@ -1,0 +1,79 @@
+"""The two in-memory indexes behind hybrid retrieval: exact dense search and BM25."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.dense import DenseIndex
+from assistant.documents import Chunk
+from assistant.lexical import LexicalIndex
+
+
+def unit_vectors(count: int, dimensions: int = 16, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(count, dimensions)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    return {f"c{n:04d}": row for n, row in enumerate(rows)}
+
+
+def chunk(chunk_id: str, text: str) -> Chunk:
+    return Chunk(chunk_id=chunk_id, source_id="doc.txt", text=text, title="", format="text", ordinal=0)
+
+
+@pytest.mark.unit
+def test_dense_search_is_exact_and_repeatable() -> None:
+    vectors = unit_vectors(3000)
+    index = DenseIndex()
+    index.add(vectors)
+    query = next(iter(unit_vectors(1, seed=7).values()))
+
+    found = index.search(query, 25)
+
+    ids = list(vectors)
+    scores = np.stack(list(vectors.values())) @ query
+    expected = [ids[i] for i in np.argsort(-scores)[:25]]
+    assert [cid for cid, _ in found] == expected
+    assert [s for _, s in found] == pytest.approx(sorted(scores, reverse=True)[:25], abs=1e-6)
+    again = DenseIndex()
+    again.add(vectors)
+    assert again.search(query, 25) == found
+
+
+@pytest.mark.unit
+def test_dense_index_follows_adds_removes_and_filters() -> None:
+    vectors = unit_vectors(2000)
+    index = DenseIndex()
+    index.add(vectors)
+    query = vectors["c0005"]
+    assert index.search(query, 1)[0][0] == "c0005"
+
+    index.remove([f"c{n:04d}" for n in range(1500)])  # compacts: more than a third removed
+    assert len(index) == 500
+    assert index.search(query, 1)[0][0] != "c0005"
+    assert index.similarity(query, ["c0005", "c1999"]).keys() == {"c1999"}
+
+    index.add({"c0005": vectors["c0005"]})
+    assert index.search(query, 1) == [("c0005", pytest.approx(1.0))]
+    allowed = {"c1600", "c1700"}
+    assert {cid for cid, _ in index.search(query, 10, allowed)} == allowed
+    assert index.search(query, 10, {"gone"}) == []
+    index.add({"c1600": -vectors["c0005"]})  # replaced, not duplicated
+    assert len(index) == 501 and index.similarity(query, ["c1600"])["c1600"] == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="dimensions"):
+        index.add({"wide": np.ones(32, dtype=np.float32)})
+
+
+@pytest.mark.unit
+def test_bm25_finds_codes_and_forgets_removed_chunks() -> None:
+    index = LexicalIndex()
+    index.add([
+        chunk("a", "Instruction IN/285 sets out the evaluation policy."),
+        chunk("b", "The WBCAP project was funded by Denmark."),
+        chunk("c", "Evaluations follow the policy of the organization."),
+    ])  # fmt: skip
+    assert index.search("What does IN/285 say?", 3)[0][0].chunk_id == "a"
+    assert [c.chunk_id for c, _ in index.search("who funded WBCAP", 3)] == ["b"]
+    index.remove(["b"])
+    assert index.search("who funded WBCAP", 3) == []
+    assert [c.chunk_id for c, _ in index.search("evaluation policy", 3, allowed={"c"})] == ["c"]
