@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible endpoint.")
     llm_model_path: Path | None = Field(None, description="GGUF file for the llamacpp provider.")
     llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds before an LLM call is abandoned.")
+    max_pending_questions: int = Field(
+        32,
+        ge=1,
+        le=10_000,
+        description="Questions the server holds at once (answering or waiting), for the API and for "
+        "the chat each; more get a quick 'busy, try again' (HTTP 503 with Retry-After).",
+    )
     reranker_model: str | None = Field(
         None, description="Local path of a sentence-transformers CrossEncoder; unset = no reranking."
     )

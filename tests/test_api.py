@@ -448,3 +448,31 @@ def test_openapi_docs_need_no_cdn(client: TestClient) -> None:
     assert "/api/docs/assets/swagger-ui-bundle.js" in page
     assert "cdn.jsdelivr.net" not in page and "https://" not in page
     assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+# -- load ---------------------------------------------------------------------------------
+
+
+def test_a_burst_past_the_admission_limit_gets_a_quick_503(
+    web_settings: Settings, service: AssistantService
+) -> None:
+    import httpx
+
+    settings = web_settings.model_copy(update={"max_pending_questions": 2})
+    app = create_app(settings, service)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            asks = [client.post("/api/ask", json={"question": BUDVA_QUESTION}) for _ in range(12)]
+            return list(await asyncio.gather(*asks, client.get("/api/health")))
+
+    *answers, health = asyncio.run(burst())
+
+    statuses = sorted(r.status_code for r in answers)
+    assert set(statuses) == {200, 503} and statuses.count(200) >= 2, statuses
+    for busy in (r for r in answers if r.status_code == 503):
+        assert busy.json()["error"] == "busy" and busy.headers["retry-after"] == "5"
+    assert health.status_code == 200, "only questions are limited"
+    with TestClient(app) as client:  # the slots were given back
+        assert client.post("/api/ask", json={"question": BUDVA_QUESTION}).status_code == 200

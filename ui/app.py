@@ -27,7 +27,12 @@ from assistant.errors import ConfigurationError
 from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService
 from assistant.settings import Settings
-from ui._middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from ui._middleware import (
+    DEFAULT_MAX_BODY_BYTES,
+    AdmissionLimitMiddleware,
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from ui.api import API_PREFIX, ApiError, build_api_router, install_error_handlers
 from ui.embed import build_embed_router
 
@@ -86,7 +91,12 @@ def create_app(
 
     app.include_router(build_embed_router(settings))
 
-    # Outermost last: security headers wrap CORS, which wraps the body limit.
+    # Outermost last: security headers wrap CORS, which wraps the body and admission limits.
+    app.add_middleware(
+        AdmissionLimitMiddleware,
+        limit=settings.max_pending_questions,
+        paths=(f"{API_PREFIX}/ask", f"{API_PREFIX}/ask/stream"),
+    )
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefixes=(f"{API_PREFIX}/",)
     )

@@ -235,7 +235,8 @@ def build_chat(service: AssistantService, feedback: FeedbackStore, settings: Set
             [chatbot, sources, turns, question, rated, comment_row],
             api_visibility="private",
         )
-    blocks.queue(default_concurrency_limit=8)
+    # Past max_size Gradio tells the user the queue is full instead of making them wait minutes.
+    blocks.queue(default_concurrency_limit=8, max_size=settings.max_pending_questions)
     return blocks
 
 
