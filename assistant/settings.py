@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         None, description="Local path of a sentence-transformers CrossEncoder; unset = no reranking."
     )
     refusal_threshold: float = Field(
-        0.507,
+        0.3927,
         ge=0,
         le=1,
         description="Below this support score of the best sentence, the assistant says the documents "

@@ -11,6 +11,7 @@ rate and the answered rate on answerable questions), ties broken toward answerin
 from __future__ import annotations
 
 import argparse
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def best_threshold(scores: list[tuple[float, bool]], max_false_refusals: float =
     the documents answer costs staff more than an irrelevant but true, cited sentence."""
     answerable = [s for s, a in scores if a]
     unanswerable = [s for s, a in scores if not a]
-    candidates = sorted({round(s, 3) for s, _ in scores} | {0.0})
+    # Midway between neighbouring scores, as far as the data allows from any question's score:
+    # a threshold on a score would flip that question on a machine that rounds differently.
+    distinct = sorted({s for s, _ in scores})
+    candidates = [0.0] + [(low + high) / 2 for low, high in itertools.pairwise(distinct)]
     best: Calibration | None = None
     for threshold in candidates:
         refused_right = sum(s < threshold for s in unanswerable) / max(1, len(unanswerable))
@@ -71,10 +75,10 @@ def main() -> None:
     service.warm_up()
     scores = confidences(service, load_dataset(args.dataset))
     for score, answerable in sorted(scores):
-        print(f"{score:.3f} {'answerable' if answerable else 'UNANSWERABLE'}")
+        print(f"{score:.4f} {'answerable' if answerable else 'UNANSWERABLE'}")
     result = best_threshold(scores, args.max_false_refusals)
     print(
-        f"threshold {result.threshold:.3f}: correct refusals {result.correct_refusal_rate:.2f}, "
+        f"threshold {result.threshold:.4f}: correct refusals {result.correct_refusal_rate:.2f}, "
         f"false refusals {result.false_refusal_rate:.2f}, balanced accuracy {result.balanced_accuracy:.3f}"
     )
 

@@ -62,6 +62,18 @@ def test_the_gate_forgives_one_question_but_not_two() -> None:
 
 
 @pytest.mark.unit
+def test_the_refusal_threshold_falls_midway_between_scores() -> None:
+    from evaluation.calibrate import best_threshold
+
+    scores = [(0.2, False), (0.3, False), (0.4, True), (0.5, True), (0.45, False), (0.6, True)]
+    result = best_threshold(scores)
+    assert result.threshold == pytest.approx(0.35), "no question sits on the threshold"
+    assert result.correct_refusal_rate == pytest.approx(2 / 3) and result.false_refusal_rate == 0.0
+    strict = best_threshold([(0.2, True), (0.3, False), (0.5, True)], max_false_refusals=0.0)
+    assert strict.threshold == 0.0, "refusing any answerable question is not allowed"
+
+
+@pytest.mark.unit
 def test_the_development_set_covers_what_the_issue_asks() -> None:
     cases = load_dataset(DEV_SET)
     assert len(cases) >= 60
