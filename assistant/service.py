@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 LLM_PASSAGES = 6
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_FULL_STOPS = (".", "!", "?", "…", '"', "”", "’", ")")  # a sentence that ends with one of these is complete
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,8 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
     """The answer text with citations numbered by first appearance."""
     numbers: dict[int, int] = {}
     quotes: dict[int, list[str]] = {}
-    sentences = []
+    sentences: list[str] = []
+    previous = ""
     for claim in report.claims:
         marks = []
         for p in claim.passages:
@@ -348,7 +350,12 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
             if quote not in quotes.setdefault(p, []):
                 quotes[p].append(quote)
             marks.append(f"[{n}]")
+        # A line without a full stop ("Budget: EUR 64.7 million") ends with a line break, so it
+        # stays a sentence of its own for whoever reads or checks the answer.
+        if sentences:
+            sentences.append(" " if previous.endswith(_FULL_STOPS) else "\n")
         sentences.append(f"{claim.text} {''.join(marks)}")
+        previous = claim.text
     citations = []
     for p, n in numbers.items():
         chunk = passages[p].chunk
@@ -364,7 +371,7 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
                 chunk_id=chunk.chunk_id,
             )
         )
-    return " ".join(sentences), citations
+    return "".join(sentences), citations
 
 
 def _retrieved(passage: Passage) -> RetrievedPassage:

@@ -26,7 +26,11 @@ _YEAR_OR_DATE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d")
-_FIELD = re.compile(r"^[\w .’'()/-]{1,40}: \S")  # a "column: value" line of a record
+_FIELD = re.compile(r"^([\w .’'()/-]{1,40}): \S")  # a "column: value" line of a record
+# Keys of record and cover-page lines that name people and organisations ("Evaluators: ...").
+_ROLE_KEYS = frozenset(
+    terms("evaluator author lead led manager donor commissioned funded contact focal consultant firm partner")
+)
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 
@@ -37,7 +41,8 @@ class ScoredSentence:
     text: str
     passage: int  # 0-based index into the passages
     position: int  # order within the passage
-    score: float
+    score: float  # what ranks the sentences
+    support: float  # how well it answers, without the bonus for an asked field
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,7 @@ class Selection:
     """The sentences chosen to answer, best first, and the confidence of the best."""
 
     sentences: list[ScoredSentence]
-    confidence: float
-
-    def text(self) -> str:
-        """The answer with `[n]` after each sentence (n = passage index + 1)."""
-        return " ".join(f"{s.text} [{s.passage + 1}]" for s in self.sentences)
+    confidence: float  # the highest support of any sentence: below the refusal threshold, refuse
 
     def claims(self) -> list[Claim]:
         """The chosen sentences as claims on their passages, for the grounding guard."""
@@ -66,6 +67,7 @@ class ExtractiveConfig:
     relative_cut: float = 0.8  # other sentences must score this share of the best
     semantic_weight: float = 0.5
     duplicate_overlap: float = 0.6  # word overlap above which a sentence repeats another
+    field_bonus: float = 0.3  # for a "key: value" line whose key is what the question asks
 
 
 class ExtractiveAnswerer:
@@ -104,6 +106,17 @@ class ExtractiveAnswerer:
             # A sentence that only repeats the question (a title, a heading) answers nothing.
             return found - (0.3 if len(words - question_terms) < 0.25 * len(words) else 0.0)
 
+        def asked_field(sentence: str) -> float:
+            """A "Budget: 37.741 USD" line answers "what was the budget" outright: every word of
+            its key is in the question (or it names a role, for "who"). This picks the line
+            among the passages; it does not say whether the documents answer (the confidence)."""
+            field = _FIELD.match(sentence)
+            if field:
+                key = set(terms(field.group(1)))
+                if (key and key <= question_terms) or (wanted == "name" and key & _ROLE_KEYS):
+                    return cfg.field_bonus
+            return 0.0
+
         # A cheap first pass (words, plus the passage's own similarity standing in for the
         # sentence's) keeps the few sentences worth embedding: latency stays flat however
         # long the passages are.
@@ -114,14 +127,17 @@ class ExtractiveAnswerer:
             rough.append((prior, words, sentence, p, position))
         rough.sort(key=lambda r: -r[0])
         shortlist = rough[: cfg.embed_limit]
+        fields = [r for r in rough[cfg.embed_limit :] if asked_field(r[2])]
+        shortlist += fields[: cfg.embed_limit // 4]  # asked fields get a look of their own
         vectors = self.embedder.embed([" ".join(r[2].split()[:64]) for r in shortlist])
         meaning = vectors @ query_vector
 
         scored: list[ScoredSentence] = []
         for (_, words, sentence, p, position), sim in zip(shortlist, meaning, strict=True):
-            score = w * float(sim) + (1 - w) * words + _kind_bonus(wanted, sentence)
-            score += 0.02 / (1 + p)  # retrieval order breaks ties
-            scored.append(ScoredSentence(sentence, p, position, round(score, 4)))
+            support = w * float(sim) + (1 - w) * words + _kind_bonus(wanted, sentence)
+            support += 0.02 / (1 + p)  # retrieval order breaks ties
+            score = support + asked_field(sentence)
+            scored.append(ScoredSentence(sentence, p, position, round(score, 4), round(support, 4)))
 
         scored.sort(key=lambda s: -s.score)
         best = scored[0]
@@ -133,7 +149,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(candidate)
         rest = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
-        return Selection([best, *rest], best.score)
+        return Selection([best, *rest], max(s.support for s in scored))
 
 
 def _wanted_kind(question: str) -> str | None:
