@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         "--provider", choices=["extractive", "openai", "llamacpp"], help="answering backend"
     )
     evaluate.add_argument("--index-dir", type=Path, help="index folder (default: IOM_ASSISTANT_INDEX_DIR)")
+    evaluate.add_argument("--judge-url", help="OpenAI-compatible endpoint of an LLM judge (optional)")
+    evaluate.add_argument("--judge-model", default="default", help="model name sent to the judge endpoint")
     evaluate.add_argument(
         "--from-feedback", type=Path, help="exported feedback JSONL to turn into draft cases"
     )
@@ -152,6 +154,13 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         raise AssistantError("eval needs --dataset FILE (or --from-feedback FILE --out-dataset FILE)")
     from evaluation.run import run_evaluation
 
+    judge = None
+    if args.judge_url:
+        from assistant.answering.llm import OpenAIChat
+        from evaluation.judge import Judge
+
+        chat = OpenAIChat(args.judge_url, args.judge_model, settings.llm_api_key, settings.llm_timeout_s)
+        judge = Judge(chat)
     outcome = run_evaluation(
         settings,
         args.dataset,
@@ -159,6 +168,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         baseline=args.baseline,
         provider=args.provider,
         progress=sys.stderr.isatty(),
+        judge=judge,
     )
     print(outcome.summary())
     return 1 if outcome.regressed else 0

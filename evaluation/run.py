@@ -13,6 +13,7 @@ from assistant.service import AssistantService
 from assistant.settings import Settings
 from evaluation.dataset import EvalCase, load_dataset
 from evaluation.gate import Comparison, compare, right_to_wrong
+from evaluation.judge import Judge
 from evaluation.report import write_run
 from evaluation.runner import aggregate, evaluate
 
@@ -54,6 +55,7 @@ def run_evaluation(
     provider: str | None = None,
     progress: bool = False,
     service: AssistantService | None = None,
+    judge: Judge | None = None,
 ) -> Outcome:
     """Evaluate, write the reports and compare with the baseline if one is given."""
     cases = load_dataset(dataset)
@@ -63,7 +65,7 @@ def run_evaluation(
     def ask(case: EvalCase) -> Answer:
         return service.ask(case.question, history=case.history, provider=provider)
 
-    results = evaluate(ask, service.index.embedder, cases, progress=progress)
+    results = evaluate(ask, service.index.embedder, cases, progress=progress, judge=judge)
     metrics = aggregate(results)
     outcome = Outcome(out, dict(metrics))
     if baseline is not None:

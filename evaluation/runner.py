@@ -14,6 +14,7 @@ from assistant.embedder import Embedder
 from assistant.errors import AssistantError
 from assistant.grounding import GroundingGuard, parse_claims
 from evaluation.dataset import EvalCase, source_matches
+from evaluation.judge import Judge
 from evaluation.metrics import (
     contains,
     key_fact_recall,
@@ -30,6 +31,7 @@ METRIC_KEYS = (
     "ndcg@10", "evidence_recall@5", "key_fact_recall", "token_f1", "semantic_similarity",
     "grounded_sentence_rate", "citation_precision", "citation_recall", "invalid_citation_rate",
     "correct_refusal_rate", "false_refusal_rate", "latency_ms_p50", "latency_ms_p95",
+    "judge_faithfulness", "judge_correctness",
 )  # fmt: skip
 # Per-question scores averaged over answerable questions.
 ANSWERABLE_SCORES = (
@@ -67,8 +69,9 @@ def evaluate(
     embedder: Embedder,
     cases: Sequence[EvalCase],
     progress: bool = False,
+    judge: Judge | None = None,
 ) -> list[QuestionResult]:
-    """Ask every question and score the answers (embedder: for the meaning checks)."""
+    """Ask every question and score the answers (embedder: for the meaning checks; judge: optional)."""
     guard = GroundingGuard(embedder)
     results: list[QuestionResult] = []
     bar = None
@@ -80,6 +83,8 @@ def evaluate(
         try:
             answer = ask(case)
             result = score(case, answer, guard)
+            if judge is not None and case.answerable and not answer.refused:
+                _add_verdict(result, answer, judge)
         except AssistantError as exc:
             result = QuestionResult(case, {"answer": "", "refused": True, "citations": [], "retrieved": []})
             result.error = str(exc)
@@ -155,6 +160,18 @@ def _grounded(answer: Answer, guard: GroundingGuard) -> tuple[int, int]:
     return supported, len(claims)
 
 
+def _add_verdict(result: QuestionResult, answer: Answer, judge: Judge) -> None:
+    """The judge's grades, from the passages the answer cites."""
+    cited = {c.chunk_id for c in answer.citations}
+    passages = [r.text for r in answer.retrieved if r.chunk_id in cited] or [
+        c.quote for c in answer.citations
+    ]
+    reference = result.case.reference_answer or "; ".join(g[0] for g in result.case.short_answers)
+    verdict = judge.grade(result.case.question, reference, strip_markers(answer.answer), passages)
+    result.scores["judge_faithfulness"] = verdict.faithfulness
+    result.scores["judge_correctness"] = verdict.correctness
+
+
 def _label(result: QuestionResult) -> str:
     s, refused = result.scores, bool(result.answer.get("refused"))
     if not result.case.answerable:
@@ -210,6 +227,8 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, float | int | None
     metrics["correct_refusal_rate"] = sum(refused) / len(refused) if refused else None
     wrong = [bool(r.answer.get("refused")) for r in answerable]
     metrics["false_refusal_rate"] = sum(wrong) / len(wrong) if wrong else None
+    for key in ("judge_faithfulness", "judge_correctness"):  # None without a judge
+        metrics[key] = mean([r.scores.get(key) for r in answerable])
     latencies = [r.latency_ms for r in results if r.error is None]
     metrics["latency_ms_p50"] = percentile(latencies, 50)
     metrics["latency_ms_p95"] = percentile(latencies, 95)

@@ -74,6 +74,17 @@ def test_the_refusal_threshold_falls_midway_between_scores() -> None:
 
 
 @pytest.mark.unit
+def test_judge_grades_are_read_from_the_reply_or_left_unknown() -> None:
+    from evaluation.judge import parse_verdict
+
+    verdict = parse_verdict("Faithfulness: 5\ncorrectness: 2")
+    assert (verdict.faithfulness, verdict.correctness) == (1.0, 0.25)
+    assert parse_verdict("**faithfulness** - 3/5, correctness = 1").correctness == 0.0
+    unsure = parse_verdict("The answer seems fine. correctness: 7")
+    assert unsure.faithfulness is None and unsure.correctness is None, "no grade is not a grade of 0"
+
+
+@pytest.mark.unit
 def test_the_development_set_covers_what_the_issue_asks() -> None:
     cases = load_dataset(DEV_SET)
     assert len(cases) >= 60
