@@ -35,6 +35,7 @@ Reply with exactly two lines and nothing else:
 faithfulness: <1-5>
 correctness: <1-5>"""
 
+_BARE = re.compile(r"([1-5])\s*\n\s*([1-5])")
 _GRADE = {name: re.compile(rf"{name}\W*([1-5])\b", re.IGNORECASE) for name in ("faithfulness", "correctness")}
 
 
@@ -47,11 +48,14 @@ class Verdict:
 
 
 def parse_verdict(reply: str) -> Verdict:
-    """Read the two grades out of the judge's reply."""
-    grades = {}
+    """Read the two grades out of the judge's reply: labelled, or two bare grades in order."""
+    grades: dict[str, float | None] = {}
     for name, pattern in _GRADE.items():
         match = pattern.search(reply)
         grades[name] = None if match is None else (int(match.group(1)) - 1) / 4
+    bare = _BARE.fullmatch(reply.strip())
+    if all(g is None for g in grades.values()) and bare:  # small models drop the labels
+        grades = {"faithfulness": (int(bare.group(1)) - 1) / 4, "correctness": (int(bare.group(2)) - 1) / 4}
     return Verdict(**grades)
 
 

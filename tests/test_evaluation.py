@@ -80,6 +80,8 @@ def test_judge_grades_are_read_from_the_reply_or_left_unknown() -> None:
     verdict = parse_verdict("Faithfulness: 5\ncorrectness: 2")
     assert (verdict.faithfulness, verdict.correctness) == (1.0, 0.25)
     assert parse_verdict("**faithfulness** - 3/5, correctness = 1").correctness == 0.0
+    assert parse_verdict("4\n2") == parse_verdict("faithfulness: 4\ncorrectness: 2")
+    assert parse_verdict("4 out of 5").faithfulness is None
     unsure = parse_verdict("The answer seems fine. correctness: 7")
     assert unsure.faithfulness is None and unsure.correctness is None, "no grade is not a grade of 0"
 

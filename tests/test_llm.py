@@ -211,3 +211,43 @@ def test_llamacpp_provider_runs_smollm2_in_process_behind_the_guard(seed_index: 
     assert "June 14 and 15, 2022" in answer.answer or any(
         "June 14 and 15, 2022" in c.quote for c in answer.citations
     )
+
+
+def test_llm_judge_grades_answers_and_a_dead_judge_grades_nothing(
+    smollm2_server: str, seed_index: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from assistant.answering.llm import OpenAIChat
+    from evaluation.judge import Judge
+    from evaluation.run import run_evaluation
+
+    source = SEED.name
+    cases = [
+        {"id": "a", "question": "When was the meeting in Budva?", "answerable": True,
+         "reference_answer": "June 14 and 15, 2022", "short_answers": [["June 14 and 15, 2022"]],
+         "gold_source_ids": [source]},
+        {"id": "b", "question": "Who funded the WBCAP project?", "answerable": True,
+         "reference_answer": "The Ministry of Foreign Affairs of Denmark", "short_answers": [["Denmark"]],
+         "gold_source_ids": [source]},
+        {"id": "c", "question": "Who won the 2022 football World Cup?", "answerable": False,
+         "reference_answer": None, "short_answers": [], "gold_source_ids": []},
+    ]  # fmt: skip
+    dataset = tmp_path / "mini.jsonl"
+    dataset.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    settings = load_settings(index_dir=seed_index)
+
+    def judged(base_url: str, out: str) -> tuple[dict[str, object], list[dict[str, object]]]:
+        judge = Judge(OpenAIChat(base_url, "default", "none", timeout_s=60))
+        outcome = run_evaluation(settings, dataset, tmp_path / out, provider="extractive", judge=judge)
+        lines = (tmp_path / out / "predictions.jsonl").read_text().splitlines()
+        return outcome.metrics, [json.loads(line)["scores"] for line in lines]
+
+    metrics, scores = judged(smollm2_server, "live")
+    for key in ("judge_faithfulness", "judge_correctness"):
+        value = metrics[key]
+        assert isinstance(value, float) and 0.0 <= value <= 1.0, metrics
+        assert all(key in s for s in scores[:2]) and key not in scores[2], "answered, answerable ones only"
+
+    metrics, _ = judged(f"http://127.0.0.1:{free_port()}/v1", "dead")
+    assert metrics["judge_faithfulness"] is None and metrics["judge_correctness"] is None, "no grade, not 0"
