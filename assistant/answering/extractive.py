@@ -64,6 +64,7 @@ class ExtractiveConfig:
     passages: int = 6  # how many top passages to read
     max_sentences: int = 3
     embed_limit: int = 10  # embedded after the cheap first pass (6 to 16 score the same on the dev set)
+    embed_words: int = 64  # the meaning of a long sentence is read from its first words
     relative_cut: float = 0.8  # other sentences must score this share of the best
     semantic_weight: float = 0.5
     duplicate_overlap: float = 0.6  # word overlap above which a sentence repeats another
@@ -129,7 +130,7 @@ class ExtractiveAnswerer:
         shortlist = rough[: cfg.embed_limit]
         fields = [r for r in rough[cfg.embed_limit :] if asked_field(r[2])]
         shortlist += fields[: cfg.embed_limit // 4]  # asked fields get a look of their own
-        vectors = self.embedder.embed([" ".join(r[2].split()[:64]) for r in shortlist])
+        vectors = self.embedder.embed([" ".join(r[2].split()[: cfg.embed_words]) for r in shortlist])
         meaning = vectors @ query_vector
 
         scored: list[ScoredSentence] = []
