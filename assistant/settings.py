@@ -83,8 +83,8 @@ class Settings(BaseSettings):
         0.3927,
         ge=0,
         le=1,
-        description="Below this support score of the best sentence, the assistant says the documents "
-        "do not contain the answer (calibrated on evaluation/datasets/iom-dev.jsonl).",
+        description="Below this support score (the best of any candidate sentence), the assistant says "
+        "the documents do not contain the answer (calibrated on evaluation/datasets/iom-dev.jsonl).",
     )
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Bearer keys accepted by /api/*, comma-separated; empty means the API is open."

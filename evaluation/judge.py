@@ -4,7 +4,7 @@ Every other metric is computed without an LLM. When an OpenAI-compatible endpoin
 given (`iom-assistant eval --judge-url URL`), each answered, answerable question is shown
 to the judge with the passages the answer cites and the reference answer; its two grades
 are mapped to 0..1 (1 -> 0, 5 -> 1). A reply the judge does not grade in the asked format
-counts as no grade (None), never as 0, and the share of such replies is reported.
+counts as no grade (None), never as 0; the means are over the graded answers.
 Judging is only as good as the judge: use a strong model, and read its grades beside the
 lexical metrics, not instead of them.
 """
