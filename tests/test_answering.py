@@ -126,3 +126,21 @@ def test_empty_index_says_how_to_ingest(tmp_path: Path) -> None:
     settings = load_settings(index_dir=tmp_path / "empty-index", embedding_model="hash-256")
     with pytest.raises(IndexUnavailableError, match="iom-assistant ingest"):
         AssistantService(settings).ask(BUDVA)
+
+
+@pytest.mark.unit
+def test_sentences_are_told_apart_by_the_kind_of_fact_asked() -> None:
+    from assistant.answering.extractive import _holds, _wanted_kind
+
+    count = "How many participants attended the meeting in Budva in June 2022?"
+    assert _wanted_kind(count) == "number"
+    assert not _holds("number", "On June 14 and 15, 2022, IOM organized a meeting in Budva.", count)
+    assert _holds("number", "The meeting brought together 45 participants.", count)
+    budget = "What was the budget of the Joint Initiative?"
+    assert _wanted_kind(budget) == "amount"
+    assert _holds("amount", "Budget: EUR 64.7 million", budget)
+    assert not _holds("amount", "The budget covered 2017 to 2022.", budget)
+    when = "When did the evaluation start in 2023?"
+    assert _wanted_kind(when) == "date"
+    assert not _holds("date", "The evaluation of 2023 was led by PPMI.", when), "the question's own year"
+    assert _holds("date", "Data collection began on 3 March 2023.", when)

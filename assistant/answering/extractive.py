@@ -21,11 +21,19 @@ from assistant.lexical import terms
 from assistant.retrieval import Passage
 from assistant.text import fold, split_sentences
 
-_YEAR_OR_DATE = re.compile(
-    r"\b(1[89]\d\d|20\d\d)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d",
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|août|déc)[a-zé]*\.?"
+_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
+# A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
+_DATE = re.compile(
+    rf"{_YEAR.pattern}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"\d")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:dozens?|hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)
+_AMOUNT = re.compile(
+    r"(?:usd|us\$|eur|chf|gbp|\$|€|£)\s?\d|\d\s?(?:usd|eur|chf|gbp|€|\$)|\b(?:dollars?|euros?|francs?)\b"
+    r"|\d\s*(?:million|billion|mn|bn|m)\b",
+    re.IGNORECASE,
+)
 _FIELD = re.compile(r"^([\w .’'()/-]{1,40}): \S")  # a "column: value" line of a record
 # Keys of record and cover-page lines that name people and organisations ("Evaluators: ...").
 _ROLE_KEYS = frozenset(
@@ -124,7 +132,7 @@ class ExtractiveAnswerer:
         rough = []
         for sentence, p, position in candidates:
             words = lexical(sentence)
-            prior = w * passages[p].score + (1 - w) * words + _kind_bonus(wanted, sentence)
+            prior = w * passages[p].score + (1 - w) * words + _kind_bonus(wanted, sentence, question)
             rough.append((prior, words, sentence, p, position))
         rough.sort(key=lambda r: -r[0])
         shortlist = rough[: cfg.embed_limit]
@@ -135,7 +143,7 @@ class ExtractiveAnswerer:
 
         scored: list[ScoredSentence] = []
         for (_, words, sentence, p, position), sim in zip(shortlist, meaning, strict=True):
-            support = w * float(sim) + (1 - w) * words + _kind_bonus(wanted, sentence)
+            support = w * float(sim) + (1 - w) * words + _kind_bonus(wanted, sentence, question)
             support += 0.02 / (1 + p)  # retrieval order breaks ties
             score = support + asked_field(sentence)
             scored.append(ScoredSentence(sentence, p, position, round(score, 4), round(support, 4)))
@@ -154,10 +162,13 @@ class ExtractiveAnswerer:
 
 
 def _wanted_kind(question: str) -> str | None:
+    """The kind of fact a question asks for: date, amount (of money), number or name."""
     q = fold(question).strip()
     if re.search(r"\b(when|what year|which year|what date|quand|cuando|cuándo|kur)\b", q):
         return "date"
-    if re.search(r"\b(how many|how much|number of|what percentage|combien|cuantos|cuántos|sa)\b", q):
+    if re.search(r"\b(budget|cost|costs|spent|spend|funding amount|how much money|montant|presupuesto)\b", q):
+        return "amount"
+    if re.search(r"\b(how many|how much|number of|what percentage|combien|cuantos|cuantas|sa)\b", q):
         return "number"
     if re.search(r"\b(who|whom|qui|quien|quién|kush)\b", q):
         return "name"
@@ -166,14 +177,24 @@ def _wanted_kind(question: str) -> str | None:
     return None
 
 
-def _kind_bonus(wanted: str | None, sentence: str) -> float:
-    if wanted == "date" and _YEAR_OR_DATE.search(sentence):
-        return 0.08
-    if wanted == "number" and _NUMBER.search(sentence):
-        return 0.06
-    if wanted == "name" and _PROPER.search(sentence):
-        return 0.03
-    return 0.0
+def _holds(kind: str | None, sentence: str, question: str) -> bool:
+    """Whether a sentence holds a fact of the kind asked, other than the question's own."""
+    if kind == "name":
+        return bool(_PROPER.search(sentence))
+    if kind == "amount":
+        return bool(_AMOUNT.search(sentence))
+    if kind == "date":
+        return bool(set(_DATE.findall(sentence)) - set(_DATE.findall(question)))
+    if kind == "number":  # a count: a number that is not a date or a year, nor in the question
+        numbers = set(_NUMBER.findall(_DATE.sub(" ", sentence)))
+        return bool(numbers - set(_NUMBER.findall(question)))
+    return False
+
+
+def _kind_bonus(wanted: str | None, sentence: str, question: str) -> float:
+    if not _holds(wanted, sentence, question):
+        return 0.0
+    return {"date": 0.08, "amount": 0.08, "number": 0.06, "name": 0.03}.get(wanted or "", 0.0)
 
 
 def _overlap(a: str, b: str) -> float:
