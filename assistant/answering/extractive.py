@@ -22,10 +22,10 @@ from assistant.retrieval import Passage
 from assistant.text import fold, split_sentences
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|août|déc)[a-zé]*\.?"
-_YEAR = re.compile(r"\b(?:1[89]\d\d|20\d\d)\b")
+_YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
 # A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
 _DATE = re.compile(
-    rf"{_YEAR.pattern}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
+    rf"{_YEAR}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:dozens?|hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)
