@@ -149,6 +149,20 @@ class GroundingGuard:
         score = 0.5 * coverage + 0.5 * max(meaning, 0.0) if numbers_ok and names_ok else 0.25 * coverage
         return Support(supported, round(float(score), 4), best)
 
+    def backed(self, claim: Claim, passages: Sequence[str]) -> bool:
+        """Whether a passage the claim cites backs it, by words or, failing that, by meaning:
+        the rule `check` applies before it re-cites or removes a sentence."""
+        cited = [passages[p] for p in claim.passages if p < len(passages) and passages[p]]
+        if any(self.support(claim.text, passage).supported for passage in cited):
+            return True
+        if not cited:
+            return False
+        similarity = self._similarities([claim.text], cited)[0]
+        return any(
+            self.support(claim.text, passage, float(s)).supported
+            for passage, s in zip(cited, similarity, strict=True)
+        )
+
     def check(self, claims: Sequence[Claim], passages: Sequence[str], invalid: int = 0) -> GroundingReport:
         """Keep, re-cite or remove each claim; see the module docstring."""
         report = GroundingReport(invalid_citations=invalid, total_sentences=len(claims))

@@ -140,23 +140,21 @@ def score(case: EvalCase, answer: Answer, guard: GroundingGuard) -> QuestionResu
 
 
 def _grounded(answer: Answer, guard: GroundingGuard) -> tuple[int, int]:
-    """Sentences supported by the passages they cite, judged anew (independently of the guard)."""
+    """Sentences backed by the passages they cite, judged anew by the guard's rule on the final text."""
     if answer.refused:
         return (0, 0)
     by_n = {c.n: c for c in answer.citations}
     claims, _ = parse_claims(answer.answer, max(by_n, default=0))
-    supported = 0
-    for claim in claims:
-        for p in claim.passages:
-            citation = by_n.get(p + 1)
-            if citation is None:
-                continue
-            context = " ".join(
-                [citation.quote] + [r.text for r in answer.retrieved if r.source_id == citation.source_id]
-            )
-            if guard.support(claim.text, context).supported:
-                supported += 1
-                break
+    # Passage n-1 is what citation n quotes, read with the rest of the cited document's retrieved text.
+    contexts = []
+    for n in range(1, max(by_n, default=0) + 1):
+        citation = by_n.get(n)
+        if citation is None:
+            contexts.append("")
+            continue
+        same_source = [r.text for r in answer.retrieved if r.source_id == citation.source_id]
+        contexts.append(" ".join([citation.quote, *same_source]))
+    supported = sum(guard.backed(claim, contexts) for claim in claims)
     return supported, len(claims)
 
 

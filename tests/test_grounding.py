@@ -63,3 +63,15 @@ def test_citation_numbers_matching_no_passage_are_dropped(guard: GroundingGuard)
     report = guard.check(claims, [SEED_PASSAGE, OTHER_PASSAGE], invalid)
     assert report.invalid_citations == 1
     assert report.claims and report.claims[0].passages == (1,)
+
+
+def test_backed_is_the_rule_check_keeps_a_sentence_by(guard: GroundingGuard) -> None:
+    passages = [SEED_PASSAGE, OTHER_PASSAGE]
+    paraphrase = "Denmark's Ministry of Foreign Affairs paid for the projects, which supported police cooperation."
+    assert not guard.support(paraphrase, SEED_PASSAGE).supported, "words alone do not decide it"
+    claims, _ = parse_claims(f"{paraphrase} [1] The meeting took place in Brindisi, Italy [1].", 2)
+    assert [guard.backed(claim, passages) for claim in claims] == [True, False]
+    report = guard.check(claims, passages)
+    assert [c.text for c in report.claims] == [claims[0].text] and report.recited == 0
+    wrong, _ = parse_claims("The projects were funded by the Ministry of Foreign Affairs of Denmark [2].", 2)
+    assert not guard.backed(wrong[0], passages), "a sentence is judged by the passage it cites"
