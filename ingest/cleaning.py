@@ -260,6 +260,22 @@ def _edge_lines(lines: Sequence[str], edge: int) -> list[str]:
     return nonempty[:edge] + nonempty[-edge:]
 
 
+# --- tables of contents ----------------------------------------------------------------------
+
+_DOT_LEADER = re.compile(r"(?:\.\s?){5,}|…{2,}")
+
+
+def is_contents_page(lines: Sequence[str]) -> bool:
+    """A table of contents or list of figures: a third or more of its lines run into a dot leader.
+
+    Its headings say where facts stand, not the facts, and each leader is a hundred word pieces
+    of "." in a chunk. Form fields ("Name: ........") come one or two to a page and stay.
+    """
+    text = [line for line in lines if line.strip()]
+    leaders = sum(1 for line in text if _DOT_LEADER.search(line))
+    return leaders >= 3 and 3 * leaders >= len(text)
+
+
 # --- scraped web page navigation -----------------------------------------------------------
 
 _FOOTER = re.compile(

@@ -44,7 +44,7 @@ from ingest.loaders import load_document
 log = logging.getLogger(__name__)
 
 # Bump when loading, cleaning or chunking changes, so every file is re-chunked once.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 DEFAULT_IGNORE = ("README*", "SOURCES*", "LICENSE*", ".*", "~$*", "_*")
 
 

@@ -80,6 +80,24 @@ def test_reingest_of_an_unchanged_corpus_embeds_nothing(hash_settings: Settings,
     assert again.chunks_total == first.chunks_total
 
 
+def test_new_cleaning_code_rechunks_every_file_once_and_reuses_vectors(
+    hash_settings: Settings, small_corpus: Path
+) -> None:
+    """An index built by older loading or chunking code is re-chunked on the next run (the
+    pipeline version in the manifest differs); chunks whose text did not change keep their vectors."""
+    first = ingest(hash_settings, small_corpus)
+    before = snapshot(hash_settings)
+    index = Index.from_settings(hash_settings)
+    index.manifest.set_meta("pipeline", "0")  # as written by an older release
+    index.manifest.close()
+
+    upgraded = ingest(hash_settings, small_corpus)
+    assert upgraded.files_indexed == 4 and upgraded.files_unchanged == 0
+    assert upgraded.chunks_embedded == 0 and upgraded.chunks_total == first.chunks_total
+    assert snapshot(hash_settings) == before
+    assert ingest(hash_settings, small_corpus).files_unchanged == 4
+
+
 def test_changed_deleted_and_renamed_files(hash_settings: Settings, small_corpus: Path) -> None:
     first = ingest(hash_settings, small_corpus)
     before = snapshot(hash_settings)

@@ -15,6 +15,7 @@ from assistant.documents import SourceDocument
 from assistant.errors import DocumentError
 from ingest.cleaning import (
     decode_text,
+    is_contents_page,
     join_hyphenated,
     normalize_text,
     reflow_lines,
@@ -104,7 +105,48 @@ def test_long_reports_load_in_reasonable_time() -> None:
         doc, seconds = timed_load(path)
         assert seconds < limit, f"{path.name} took {seconds:.1f} s"
         assert doc.pages == pages
-        assert {s.page for s in doc.sections} >= set(range(2, pages + 1)) - {5}
+        contents = CONTENTS_PAGES[path]
+        assert {s.page for s in doc.sections} >= set(range(2, pages + 1)) - {5} - contents
+
+
+# The pages that list contents, figures or tables with dot leaders, read off the PDFs.
+CONTENTS_PAGES = {
+    AAP_REPORT: {4},
+    META_REPORT: {5, 6, 7, 8},
+    HOA_REPORT: {3},
+    IOM / "IOM_Migration_Data_Strategy_Evaluation_Case_Study_Asia-Pacific_RDH_2025.pdf": {2},
+}
+
+
+@pytest.mark.slow
+def test_tables_of_contents_are_dropped_and_the_pages_they_list_kept() -> None:
+    for path, contents in CONTENTS_PAGES.items():
+        doc = load(path)
+        pages = {s.page for s in doc.sections}
+        assert not pages & contents, f"{path.name}: contents pages {sorted(pages & contents)} kept"
+        assert not [line for line in lines_of(doc) if "....." in line], f"{path.name}: dot leaders left"
+        assert pages >= set(range(min(contents) + 1, max(contents) + 4)) - contents
+    assert "A mixed methods approach" in load(AAP_REPORT).text  # the chapter, not its entry
+
+
+def test_contents_rule_needs_a_page_of_leaders_not_a_form_field() -> None:
+    toc = [
+        "CONTENTS",
+        "1. Introduction ........ 3",
+        "2. Background .......... 4",
+        "2.1. Context",
+        "3. Findings . . . . . . 9",
+    ]
+    assert is_contents_page(toc)
+    form = [
+        "Evaluation brief",
+        "Name: ..........",
+        "Date: 12 May 2023",
+        "Signed: ..........",
+        "Office: Geneva",
+    ]
+    assert not is_contents_page(form)
+    assert not is_contents_page(["He paused... and left.", "Then more ... text."] * 3)
 
 
 # --- the seed news article --------------------------------------------------------------------

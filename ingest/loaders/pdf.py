@@ -1,5 +1,5 @@
 """PDF files: one section per page, with running headers, footers and page numbers removed,
-hyphenation repaired and hard-wrapped lines joined into paragraphs.
+hyphenation repaired and hard-wrapped lines joined into paragraphs; tables of contents dropped.
 
 Text comes from pypdf. Pages that draw ruled table borders are read with pdfplumber instead
 (see `_pdf_tables`): each table row becomes one "cell | cell" line in an `is_table` section
@@ -22,6 +22,7 @@ from assistant.documents import Section, SourceDocument
 from assistant.errors import DocumentError
 from ingest.cleaning import (
     drop_running_lines,
+    is_contents_page,
     known_words,
     normalize_text,
     reflow_lines,
@@ -122,6 +123,8 @@ def _page_sections(
         if block.rows is not None:
             rows = [[_cell_text(cell, vocabulary) for cell in row] for row in block.rows]
             text = "\n".join(render_table(rows, has_header=False))
+        elif is_contents_page(block.lines):
+            continue
         else:
             text = "\n".join(reflow_lines(drop_running_lines(block.lines, running), vocabulary))
         if text:
