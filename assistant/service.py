@@ -171,6 +171,11 @@ class AssistantService:
                 )
             used = passages
             report = self.guard.check(selection.claims(), [p.chunk.text for p in used])
+            if selection.missing:
+                notices.append(
+                    f"The question asks for {selection.missing}, and none of these sentences states one: "
+                    "they are the closest the documents come."
+                )
             if chat is None:
                 yield StreamEvent("token", _compose(report, used)[0])
         if report.removed:

@@ -144,3 +144,17 @@ def test_sentences_are_told_apart_by_the_kind_of_fact_asked() -> None:
     assert _wanted_kind(when) == "date"
     assert not _holds("date", "The evaluation of 2023 was led by PPMI.", when), "the question's own year"
     assert _holds("date", "Data collection began on 3 March 2023.", when)
+    assert _holds("number", "A hotline in five languages.", "In how many languages does it run?")
+    assert _wanted_kind("What credit line must users include when using HTCDS materials?") is None
+    assert _wanted_kind("And when was it founded?") == "date"
+
+
+def test_an_answer_that_lacks_the_asked_kind_of_fact_says_so(service: AssistantService) -> None:
+    """The seed article tells when and where the Budva meeting was, not how many attended: the
+    closest sentences come with a notice that none of them states a number."""
+    counted = service.ask("How many participants attended the Heads of Border Police meeting in Budva?")
+    assert not counted.refused, "the topic is in the article: its closest sentences are shown"
+    assert any("asks for a number" in n for n in counted.notices), counted.notices
+    assert "June 14 and 15, 2022" in counted.answer
+    dated = service.ask(BUDVA)
+    assert not dated.refused and not any("asks for" in n for n in dated.notices)

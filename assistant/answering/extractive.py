@@ -28,7 +28,11 @@ _DATE = re.compile(
     rf"{_YEAR}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:dozens?|hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
+    re.IGNORECASE,
+)
 _AMOUNT = re.compile(
     r"(?:usd|us\$|eur|chf|gbp|\$|€|£)\s?\d|\d\s?(?:usd|eur|chf|gbp|€|\$)|\b(?:dollars?|euros?|francs?)\b"
     r"|\d\s*(?:million|billion|mn|bn|m)\b",
@@ -59,6 +63,7 @@ class Selection:
 
     sentences: list[ScoredSentence]
     confidence: float  # the highest support of any sentence: below the refusal threshold, refuse
+    missing: str | None = None  # the kind of fact asked ("a date") that no chosen sentence states
 
     def claims(self) -> list[Claim]:
         """The chosen sentences as claims on their passages, for the grounding guard."""
@@ -158,13 +163,23 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(candidate)
         rest = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
-        return Selection([best, *rest], max(s.support for s in scored))
+        missing = None
+        if wanted in _STATED and not any(_holds(wanted, s.text, question) for s in chosen):
+            missing = _STATED[wanted]
+        return Selection([best, *rest], max(s.support for s in scored), missing)
+
+
+# Kinds of fact whose absence from the chosen sentences is plain to see, as the notice names them.
+_STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
 
 
 def _wanted_kind(question: str) -> str | None:
     """The kind of fact a question asks for: date, amount (of money), number or name."""
     q = fold(question).strip()
-    if re.search(r"\b(when|what year|which year|what date|quand|cuando|cuándo|kur)\b", q):
+    # "when" asks for a date at the head of a question, not in "... include when using X"
+    if re.search(
+        r"^(?:and |but |so )?when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had)\b", q
+    ) or re.search(r"\b(what year|which year|what date|since when|quand|cuando|cuándo|kur)\b", q):
         return "date"
     if re.search(r"\b(budget|cost|costs|spent|spend|funding amount|how much money|montant|presupuesto)\b", q):
         return "amount"
