@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -105,6 +106,7 @@ def _markdown(
     lines += ["", "## Failures", ""]
     for label, count in Counter(r.label for r in results).most_common():
         lines.append(f"- {label}: {count}")
+    lines += _notice_lines(results)
     if comparisons:
         lines += [
             "",
@@ -125,6 +127,24 @@ def _markdown(
             answer = strip_markers(str(r.answer.get("answer", "")))[:200]
             lines.append(f"- **{r.case.id}** ({r.label}) {r.case.question} — _{answer}_")
     return "\n".join(lines) + "\n"
+
+
+def _notice_lines(results: Sequence[QuestionResult]) -> list[str]:
+    """How often each notice was shown, on answerable and unanswerable questions: a notice
+    worth showing appears where the answer falls short, not on right answers."""
+    shown: Counter[tuple[str, str]] = Counter()
+    for r in results:
+        group = "unanswerable" if not r.case.answerable else ("right" if r.label == "ok" else "failed")
+        for notice in set(r.answer.get("notices") or []):
+            shown[(re.sub(r"\d+", "N", notice), group)] += 1
+    if not shown:
+        return []
+    lines = ["", "## Notices shown", "", "| notice | answerable, right | answerable, failed | unanswerable |"]
+    lines.append("| --- | --- | --- | --- |")
+    for notice in sorted({n for n, _ in shown}):
+        counts = [shown[(notice, g)] for g in ("right", "failed", "unanswerable")]
+        lines.append(f"| {notice} | {' | '.join(map(str, counts))} |")
+    return lines
 
 
 def _ci(results: Sequence[QuestionResult], key: str) -> tuple[float, float] | None:

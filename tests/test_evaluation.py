@@ -126,6 +126,8 @@ def test_dev_set_holds_the_committed_baseline(full_index: Settings, tmp_path: Pa
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_questions"] == len(load_dataset(DEV_SET))
     assert "<svg" in (out / "report.html").read_text()
+    notices = (out / "report.md").read_text().split("## Notices shown")[1]
+    assert "| The question asks for a number, and none of these sentences states one" in notices
     assert not outcome.regressed, outcome.summary()
 
 
