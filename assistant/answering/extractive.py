@@ -44,6 +44,8 @@ _ROLE_KEYS = frozenset(
     terms("evaluator author lead led manager donor commissioned funded contact focal consultant firm partner")
 )
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+# Kinds of fact whose absence from the chosen sentences is plain to see, as the notice names them.
+_STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
 
 
 @dataclass(frozen=True)
@@ -167,10 +169,6 @@ class ExtractiveAnswerer:
         if wanted in _STATED and not any(_holds(wanted, s.text, question) for s in chosen):
             missing = _STATED[wanted]
         return Selection([best, *rest], max(s.support for s in scored), missing)
-
-
-# Kinds of fact whose absence from the chosen sentences is plain to see, as the notice names them.
-_STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
 
 
 def _wanted_kind(question: str) -> str | None:
