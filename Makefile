@@ -14,7 +14,7 @@ LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -D
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: serve test install install-test lint clean
+.PHONY: serve test install install-test corpus lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -41,7 +41,12 @@ serve: install
 	$(BIN)/iom-assistant ingest
 	$(BIN)/iom-assistant serve --host $(HOST) --port $(PORT)
 
-test: install-test
+# The evaluation documents of evaluation/corpus.lock.json, hash-checked, into ~/.cache/iom-assistant:
+# from IOM_ASSISTANT_EVAL_CORPUS=DIR, else ../shared/corpus when it exists, else downloaded.
+corpus: install
+	$(BIN)/python -m evaluation.corpus $(if $(IOM_ASSISTANT_EVAL_CORPUS),--from $(IOM_ASSISTANT_EVAL_CORPUS))
+
+test: install-test corpus
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

@@ -6,7 +6,7 @@ embedder on the same chunk texts in this process (1.0 = the pipeline costs nothi
 beyond embedding). Then the re-ingest time of the unchanged corpus as a fraction
 of the first run.
 
-    .venv/bin/python bench/ingest.py [--corpus ../shared/corpus] [--keep DIR]
+    .venv/bin/python bench/ingest.py [--corpus DIR (default: the `make corpus` cache)] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from assistant.index import Index  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
+from evaluation.corpus import DEFAULT_CACHE  # noqa: E402
 from ingest.chunking import ChunkSizing  # noqa: E402
 from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402
 
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--keep", type=Path, help="build the index here (kept) instead of a temp folder")
     args = parser.parse_args()
 

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import httpx
 
+from evaluation.corpus import DEFAULT_CACHE
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 HOST = "127.0.0.1"
 MAX_REQUESTS_PER_USER = 100_000
 
@@ -146,7 +147,7 @@ def wait_healthy(base_url: str, server: subprocess.Popen[bytes], timeout_s: floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index-dir", type=Path, default=Path(tempfile.gettempdir()) / "iom-bench-index")
-    parser.add_argument("--corpus", type=Path, default=SHARED_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--baseline-requests", type=int, default=len(QUESTIONS))

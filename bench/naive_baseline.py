@@ -47,13 +47,13 @@ from assistant.errors import DocumentError  # noqa: E402
 from assistant.index import Index  # noqa: E402
 from assistant.service import AssistantService  # noqa: E402
 from assistant.settings import Settings, load_settings  # noqa: E402
+from evaluation.corpus import evaluation_corpus  # noqa: E402
 from evaluation.dataset import EvalCase, load_dataset  # noqa: E402
 from evaluation.runner import aggregate, evaluate  # noqa: E402
 from ingest.chunking import ChunkSizing  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
 from ingest.pipeline import DEFAULT_IGNORE, IngestOptions, Ingestor, discover  # noqa: E402
 
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 DEV_SET = REPO / "evaluation" / "datasets" / "iom-dev.jsonl"
 # The prompt of the LangChain RAG tutorial (hub "rlm/rag-prompt").
 TUTORIAL_PROMPT = (
@@ -174,7 +174,7 @@ def our_index(index_dir: Path | None, workdir: Path, **llm: str | None) -> Setti
     if index_dir is None:
         index = Index.from_settings(settings)
         options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=True)
-        Ingestor(index, options).run([REPO / "corpus", SHARED_CORPUS])
+        Ingestor(index, options).run([REPO / "corpus", evaluation_corpus()])
         index.manifest.close()
     return settings
 
@@ -207,7 +207,7 @@ def main() -> None:
         columns["ours extractive"] = aggregate(evaluate(ours("extractive"), embedder, cases, progress=True))
         started = time.perf_counter()
         store, n_chunks = build_naive_store(
-            [REPO / "corpus", SHARED_CORPUS], SameEmbeddings(embedder), Path(tmp) / "naive"
+            [REPO / "corpus", evaluation_corpus()], SameEmbeddings(embedder), Path(tmp) / "naive"
         )
         print(f"naive store: {n_chunks} chunks in {time.perf_counter() - started:.0f} s")
         llm = None

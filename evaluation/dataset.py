@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from assistant.errors import ConfigurationError
+
+Split = Literal["tune", "test"]
+SPLITS: tuple[Split, ...] = ("tune", "test")
+
+
+def split_of(case_id: str) -> Split:
+    """The part a question belongs to, fixed by a hash of its id: about a third is the frozen
+    test part, never used to choose or fit anything; the rest is the tuning part."""
+    return "test" if hashlib.sha256(case_id.encode("utf-8")).digest()[0] % 3 == 0 else "tune"
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,11 @@ class EvalCase:
     tags: tuple[str, ...] = ()
     language: str = "en"
     history: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def split(self) -> Split:
+        """ "tune" or "test" (see `split_of`)."""
+        return split_of(self.id)
 
 
 def _case(line: dict[str, object], where: str) -> EvalCase:

@@ -53,6 +53,7 @@ class Comparison:
     current: float | None
     allowed: float
     regressed: bool
+    part: str = "all"  # "all", or the dataset part ("tune", "test") the figures are over
 
     @property
     def delta(self) -> float | None:
@@ -62,8 +63,9 @@ class Comparison:
         return self.current - self.baseline
 
 
-def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[Comparison]:
-    """Every gated metric; latency is reported elsewhere, not gated (it depends on the machine)."""
+def compare(current: Mapping[str, Any], baseline: Mapping[str, Any], part: str = "all") -> list[Comparison]:
+    """Every gated metric of one part of the dataset; latency is reported elsewhere, not gated
+    (it depends on the machine)."""
     rows = []
     for metric in [*ALLOWED_DROP, *ALLOWED_RISE]:
         allowed = allowed_change(metric, baseline)
@@ -76,7 +78,7 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[Com
             regressed = now - base > allowed + 1e-9
         else:
             regressed = base - now > allowed + 1e-9
-        rows.append(Comparison(metric, base, now, allowed, regressed))
+        rows.append(Comparison(metric, base, now, allowed, regressed, part))
     return rows
 
 

@@ -10,14 +10,18 @@ import html
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evaluation.dataset import source_matches
 from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
-from evaluation.runner import ANSWERABLE_SCORES, QuestionResult, strip_markers
+from evaluation.runner import ANSWERABLE_SCORES, QuestionResult, aggregate, strip_markers
+
+# The columns of the per-language and per-tag tables.
+_GROUP_METRICS = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",
+                  "correct_refusal_rate", "false_refusal_rate")  # fmt: skip
 
 
 def write_run(
@@ -97,12 +101,26 @@ def _markdown(
     comparisons: Sequence[Comparison],
     regressions: Sequence[str],
 ) -> str:
-    lines = ["# Evaluation report", "", "| metric | value | 95% CI |", "| --- | --- | --- |"]
+    parts = metrics.get("splits") or {}
+    lines = [
+        "# Evaluation report",
+        "",
+        "The tuning part is what thresholds and fitted models may be chosen on; the test part "
+        "(about a third, fixed by a hash of each id) is frozen and predicts unseen questions.",
+        "",
+        f"| metric | all | {' | '.join(parts)} | 95% CI (all) |",
+        f"| --- | --- | {'--- | ' * len(parts)}--- |",
+    ]
     for key, value in metrics.items():
-        if key == "per_question":
+        if key in ("per_question", "splits"):
             continue
         ci = _ci(results, key)
-        lines.append(f"| {key} | {_fmt(value)} | {'' if ci is None else f'{ci[0]:.3f}–{ci[1]:.3f}'} |")
+        by_part = " | ".join(_fmt(m.get(key)) for m in parts.values())
+        lines.append(
+            f"| {key} | {_fmt(value)} | {by_part} | {'' if ci is None else f'{ci[0]:.3f}–{ci[1]:.3f}'} |"
+        )
+    lines += _group_lines("By language", results, lambda r: [r.case.language])
+    lines += _group_lines("By tag", results, lambda r: list(r.case.tags) or ["(none)"])
     lines += ["", "## Failures", ""]
     for label, count in Counter(r.label for r in results).most_common():
         lines.append(f"- {label}: {count}")
@@ -112,13 +130,14 @@ def _markdown(
             "",
             "## Against the baseline",
             "",
-            "| metric | baseline | now | Δ | allowed | |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| part | metric | baseline | now | Δ | allowed | |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for c in comparisons:
             flag = "REGRESSION" if c.regressed else ""
             lines.append(
-                f"| {c.metric} | {_fmt(c.baseline)} | {_fmt(c.current)} | {_fmt(c.delta)} | {c.allowed} | {flag} |"
+                f"| {c.part} | {c.metric} | {_fmt(c.baseline)} | {_fmt(c.current)} | {_fmt(c.delta)} "
+                f"| {c.allowed:.3f} | {flag} |"
             )
         lines += ["", f"Questions right in the baseline and wrong now: {', '.join(regressions) or 'none'}"]
     lines += ["", "## Questions that failed", ""]
@@ -127,6 +146,24 @@ def _markdown(
             answer = strip_markers(str(r.answer.get("answer", "")))[:200]
             lines.append(f"- **{r.case.id}** ({r.label}) {r.case.question} — _{answer}_")
     return "\n".join(lines) + "\n"
+
+
+def _group_lines(
+    title: str, results: Sequence[QuestionResult], groups_of: Callable[[QuestionResult], list[str]]
+) -> list[str]:
+    """A table of the main metrics for each group of questions (a language, a tag)."""
+    members: dict[str, list[QuestionResult]] = {}
+    for r in results:
+        for group in groups_of(r):
+            members.setdefault(group, []).append(r)
+    lines = ["", f"## {title}", "", f"| group | questions | {' | '.join(_GROUP_METRICS)} |"]
+    lines.append(f"| --- | --- | {'--- | ' * len(_GROUP_METRICS)}")
+    for group in sorted(members, key=lambda g: (-len(members[g]), g)):
+        m = aggregate(members[group])
+        lines.append(
+            f"| {group} | {len(members[group])} | {' | '.join(_fmt(m.get(k)) for k in _GROUP_METRICS)} |"
+        )
+    return lines
 
 
 def _notice_lines(results: Sequence[QuestionResult]) -> list[str]:
@@ -168,8 +205,13 @@ def _html(
 ) -> str:
     e = html.escape
     rows = "".join(
-        f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in metrics.items() if k != "per_question"
+        f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td>"
+        + "".join(f"<td>{_fmt(m.get(k))}</td>" for m in (metrics.get("splits") or {}).values())
+        + "</tr>"
+        for k, v in metrics.items()
+        if k not in ("per_question", "splits")
     )
+    part_heads = "".join(f"<th>{e(p)}</th>" for p in metrics.get("splits") or {})
     plots = [
         _figure("Recall of gold documents by k", _line_plot(_recall_curve(results), "k", "recall")),
         _figure("Rank of the first gold document", _bar_plot(_first_rank_counts(results))),
@@ -186,17 +228,17 @@ def _html(
     gate = ""
     if comparisons:
         gate_rows = "".join(
-            f"<tr class='{'bad' if c.regressed else ''}'><td>{e(c.metric)}</td><td>{_fmt(c.baseline)}</td>"
+            f"<tr class='{'bad' if c.regressed else ''}'><td>{e(c.part)}</td><td>{e(c.metric)}</td><td>{_fmt(c.baseline)}</td>"
             f"<td>{_fmt(c.current)}</td><td>{_fmt(c.delta)}</td><td>{c.allowed}</td></tr>"
             for c in comparisons
         )
         gate = (
-            "<h2>Against the baseline</h2><table><tr><th>metric</th><th>baseline</th><th>now</th><th>Δ</th>"
+            "<h2>Against the baseline</h2><table><tr><th>part</th><th>metric</th><th>baseline</th><th>now</th><th>Δ</th>"
             f"<th>allowed</th></tr>{gate_rows}</table><p>Right before, wrong now: {e(', '.join(regressions) or 'none')}</p>"
         )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation report</title><style>{_STYLE}</style>"
-        f"</head><body><h1>Evaluation report</h1><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+        f"</head><body><h1>Evaluation report</h1><table><tr><th>metric</th><th>all</th>{part_heads}</tr>{rows}</table>"
         f"<div class='plots'>{''.join(plots)}</div>{gate}<h2>Questions that failed</h2><table>"
         f"<tr><th>id</th><th>failure</th><th>question</th><th>answer</th></tr>{failures}</table></body></html>\n"
     )
@@ -291,7 +333,9 @@ def _confusion(results: Sequence[QuestionResult]) -> str:
 
 
 def _baseline_plot(results: Sequence[QuestionResult], comparisons: Sequence[Comparison]) -> str:
-    shown = [c for c in comparisons if c.current is not None and c.baseline is not None][:12]
+    shown = [c for c in comparisons if c.part == "all" and c.current is not None and c.baseline is not None][
+        :12
+    ]
     w, row, pad = 460, 18, 150
     h = row * len(shown) + 20
     parts = []

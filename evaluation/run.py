@@ -11,7 +11,7 @@ from assistant.answer import Answer
 from assistant.errors import ConfigurationError
 from assistant.service import AssistantService
 from assistant.settings import Settings
-from evaluation.dataset import EvalCase, load_dataset
+from evaluation.dataset import SPLITS, EvalCase, load_dataset
 from evaluation.gate import Comparison, compare, right_to_wrong
 from evaluation.judge import Judge
 from evaluation.report import write_run
@@ -34,12 +34,18 @@ class Outcome:
 
     def summary(self) -> str:
         """A few lines for the terminal."""
-        keys = ("hit@5", "evidence_recall@5", "key_fact_recall", "grounded_sentence_rate",
+        keys = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",
                 "correct_refusal_rate", "false_refusal_rate", "latency_ms_p50")  # fmt: skip
-        lines = [f"{k}: {self.metrics.get(k)}" for k in keys]
+        parts = self.metrics.get("splits", {})
+        lines = [f"{'':24}{'all':>8}" + "".join(f"{p:>8}" for p in parts)]
+        for k in keys:
+            values = [self.metrics.get(k), *(m.get(k) for m in parts.values())]
+            lines.append(f"{k:24}" + "".join(f"{'n/a' if v is None else v:>8}" for v in values))
         for c in self.comparisons:
             if c.regressed:
-                lines.append(f"REGRESSION {c.metric}: {c.baseline} -> {c.current} (allowed {c.allowed})")
+                lines.append(
+                    f"REGRESSION {c.metric} ({c.part}): {c.baseline} -> {c.current} (allowed {c.allowed})"
+                )
         if self.regressions:
             lines.append("right before, wrong now: " + ", ".join(self.regressions))
         lines.append(f"reports in {self.out}")
@@ -66,14 +72,19 @@ def run_evaluation(
         return service.ask(case.question, history=case.history, provider=provider)
 
     results = evaluate(ask, service.index.embedder, cases, progress=progress, judge=judge)
-    metrics = aggregate(results)
-    outcome = Outcome(out, dict(metrics))
+    metrics: dict[str, Any] = dict(aggregate(results))
+    metrics["splits"] = {part: aggregate([r for r in results if r.case.split == part]) for part in SPLITS}
+    outcome = Outcome(out, metrics)
     if baseline is not None:
         if not baseline.is_file():
             raise ConfigurationError(f"baseline {baseline} not found: give the metrics.json of a saved run")
         saved = json.loads(baseline.read_text(encoding="utf-8"))
         current = {**metrics, "per_question": {r.case.id: {"correct": r.correct} for r in results}}
         outcome.comparisons = compare(current, saved)
+        for part in SPLITS:
+            saved_part = saved.get("splits", {}).get(part)
+            if saved_part is not None:
+                outcome.comparisons += compare(metrics["splits"][part], saved_part, part)
         outcome.regressions = right_to_wrong(current, saved)
     write_run(out, results, outcome.metrics, outcome.comparisons, outcome.regressions)
     return outcome

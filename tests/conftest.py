@@ -16,7 +16,6 @@ import pytest
 from assistant.settings import ENV_PREFIX, Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 SEED = REPO / "corpus" / "iom-albania-heads-of-border-police-western-balkans-2022.txt"
 
 
@@ -80,9 +79,14 @@ def hash_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
-    """The real IOM documents beside the repository (read-only)."""
-    assert SHARED_CORPUS.is_dir(), f"expected the shared corpus at {SHARED_CORPUS}"
-    return SHARED_CORPUS
+    """The real IOM documents of the lock file, from the cache `make corpus` fills (read-only)."""
+    from assistant.errors import ConfigurationError
+    from evaluation.corpus import evaluation_corpus
+
+    try:
+        return evaluation_corpus()
+    except ConfigurationError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

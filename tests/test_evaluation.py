@@ -62,18 +62,6 @@ def test_the_gate_forgives_one_question_but_not_two() -> None:
 
 
 @pytest.mark.unit
-def test_the_refusal_threshold_falls_midway_between_scores() -> None:
-    from evaluation.calibrate import best_threshold
-
-    scores = [(0.2, False), (0.3, False), (0.4, True), (0.5, True), (0.45, False), (0.6, True)]
-    result = best_threshold(scores)
-    assert result.threshold == pytest.approx(0.35), "no question sits on the threshold"
-    assert result.correct_refusal_rate == pytest.approx(2 / 3) and result.false_refusal_rate == 0.0
-    strict = best_threshold([(0.2, True), (0.3, False), (0.5, True)], max_false_refusals=0.0)
-    assert strict.threshold == 0.0, "refusing any answerable question is not allowed"
-
-
-@pytest.mark.unit
 def test_judge_grades_are_read_from_the_reply_or_left_unknown() -> None:
     from evaluation.judge import parse_verdict
 
@@ -88,15 +76,33 @@ def test_judge_grades_are_read_from_the_reply_or_left_unknown() -> None:
 
 @pytest.mark.unit
 def test_the_development_set_covers_what_the_issue_asks() -> None:
+    from evaluation.corpus import locked_files
+
     cases = load_dataset(DEV_SET)
-    assert len(cases) >= 60
+    assert len(cases) >= 300
     unanswerable = [c for c in cases if not c.answerable]
-    assert len(unanswerable) >= 15
+    assert len(unanswerable) >= 60
+    assert sum("near-miss" in c.tags for c in unanswerable) >= 40
     sources = {Path(s).name for c in cases for s in c.gold_source_ids}
-    assert len(sources) >= 10
-    assert {Path(s).suffix for s in sources} >= {".pdf", ".docx", ".md", ".csv", ".txt"}
-    assert any(c.language == "fr" for c in cases)
+    assert {Path(f.path).name for f in locked_files()} <= sources, "every shared document is asked about"
+    assert {"fr", "es", "sq"} <= {c.language for c in cases}
+    assert sum(bool(c.history) for c in cases) >= 15, "follow-ups"
+    assert sum("table" in c.tags for c in cases) >= 20 and sum("csv" in c.tags for c in cases) >= 20
     assert any(len(c.gold_source_ids) >= 2 for c in cases)
+
+
+@pytest.mark.unit
+def test_a_frozen_test_part_of_about_a_third_fixed_by_the_id() -> None:
+    from evaluation.dataset import split_of
+
+    cases = load_dataset(DEV_SET)
+    test = [c for c in cases if c.split == "test"]
+    assert 0.28 <= len(test) / len(cases) <= 0.4
+    assert all(split_of(c.id) == c.split for c in cases), "the split depends on the id alone"
+    for part in ("tune", "test"):
+        members = [c for c in cases if c.split == part]
+        assert sum(not c.answerable for c in members) >= 20, part
+        assert {"fr", "es", "sq"} <= {c.language for c in members}, part
 
 
 @pytest.mark.integration
@@ -126,8 +132,10 @@ def test_dev_set_holds_the_committed_baseline(full_index: Settings, tmp_path: Pa
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_questions"] == len(load_dataset(DEV_SET))
     assert "<svg" in (out / "report.html").read_text()
-    notices = (out / "report.md").read_text().split("## Notices shown")[1]
-    assert "| The question asks for a number, and none of these sentences states one" in notices
+    report = (out / "report.md").read_text()
+    assert "| metric | all | tune | test |" in report
+    assert "## By language" in report and "| sq |" in report and "## By tag" in report
+    assert not [c for c in outcome.comparisons if c.part == "test" and c.regressed], outcome.summary()
     assert not outcome.regressed, outcome.summary()
 
 
