@@ -7,6 +7,7 @@ are numpy arrays rebuilt lazily per term, so scoring stays vectorised at 100k ch
 from __future__ import annotations
 
 import math
+import re
 import threading
 from array import array
 from collections import Counter
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from assistant.documents import Chunk
-from assistant.text import STOPWORDS, words
+from assistant.text import STOPWORDS, fold, words
 
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "s", "e")
 
@@ -35,6 +36,22 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """Index terms: folded words without stop words, lightly stemmed."""
     return [stem(word) for word in words(text) if word not in STOPWORDS]
+
+
+# A word inside a sentence: after a lower-case word, a comma or a colon and one space.
+_MID_SENTENCE = re.compile(r"(?<=[a-z,;:] )([^\W\d_][\w’'-]*)")
+
+
+def name_counts(text: str) -> tuple[Counter[str], Counter[str]]:
+    """Per term, how often it stands inside a sentence, and how often capitalised there."""
+    seen: Counter[str] = Counter()
+    upper: Counter[str] = Counter()
+    for match in _MID_SENTENCE.finditer(text):
+        word = match.group(1)
+        term = stem(fold(word))
+        seen[term] += 1
+        upper[term] += word[0].isupper()
+    return seen, upper
 
 
 class LexicalIndex:
@@ -58,6 +75,9 @@ class LexicalIndex:
         self._post_slots: dict[str, array[int]] = {}
         self._post_tfs: dict[str, array[int]] = {}
         self._df: Counter[str] = Counter()
+        self._source_df: dict[str, Counter[str]] = {}  # per document: term -> chunks holding it
+        self._inside: Counter[str] = Counter()  # term -> times inside a sentence
+        self._capitalised: Counter[str] = Counter()  # term -> ... of which capitalised
         self._total_length = 0
 
     def __len__(self) -> int:
@@ -91,6 +111,10 @@ class LexicalIndex:
                 self._alive.append(1)
                 self._total_length += length
                 self._slot[chunk.chunk_id] = slot
+                self._source_df.setdefault(chunk.source_id, Counter()).update(counts.keys())
+                seen, upper = name_counts(chunk.text)
+                self._inside.update(seen)
+                self._capitalised.update(upper)
                 for term, tf in counts.items():
                     self._post_slots.setdefault(term, array("I")).append(slot)
                     self._post_tfs.setdefault(term, array("H")).append(min(tf, 65535))
@@ -111,13 +135,37 @@ class LexicalIndex:
         slot = self._slot.pop(chunk_id)
         chunk = self._chunks[slot]
         if chunk is not None:
-            for term in set(terms(chunk.embedding_text())):
+            held = set(terms(chunk.embedding_text()))
+            for term in held:
                 self._df[term] -= 1
                 if self._df[term] <= 0:
                     del self._df[term]
+            in_source = self._source_df.get(chunk.source_id, Counter())
+            for term in held & in_source.keys():
+                in_source[term] -= 1
+                if in_source[term] <= 0:
+                    del in_source[term]
+            if not in_source:
+                self._source_df.pop(chunk.source_id, None)
+            seen, upper = name_counts(chunk.text)
+            self._inside.subtract(seen)
+            self._capitalised.subtract(upper)
         self._total_length -= self._lengths[slot]
         self._alive[slot] = 0
         self._chunks[slot] = None
+
+    def in_source(self, source_id: str, term: str) -> bool:
+        """Whether any chunk of a document holds a (normalised) term."""
+        return self._source_df.get(source_id, Counter()).get(term, 0) > 0
+
+    def is_name(self, term: str) -> bool:
+        """Whether the documents write the term capitalised inside sentences, most times (a name)."""
+        inside = self._inside.get(term, 0)
+        return inside > 0 and self._capitalised.get(term, 0) * 2 > inside
+
+    def known(self, term: str) -> bool:
+        """Whether any chunk holds a (normalised) term."""
+        return self._df.get(term, 0) > 0
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a normalised term."""

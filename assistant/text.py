@@ -55,6 +55,13 @@ def _is_initial(word: str) -> bool:
     return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]?", word))
 
 
+def is_acronym(token: str) -> bool:
+    """Two or more capitals making at least half the letters, no digits ("IOM", "JI-HoA")."""
+    letters = [c for c in token if c.isalpha()]
+    capitals = sum(c.isupper() for c in letters)
+    return not any(c.isdigit() for c in token) and capitals >= 2 and 2 * capitals >= len(letters)
+
+
 def strip_bullet(sentence: str) -> str:
     """Remove a leading bullet or list number."""
     return BULLET.sub("", sentence, count=1)
@@ -62,8 +69,17 @@ def strip_bullet(sentence: str) -> str:
 
 _WORD = re.compile(r"[^\W_]+(?:[.,'’\-/][^\W_]+)*", re.UNICODE)
 
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, for matching words across spellings."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Folded, as `words` gives them: English, French, Spanish and Albanian function words.
 STOPWORDS = frozenset(
-    """
+    fold(w)
+    for w in """
     a an the and or but if of to in on at by for with from as is are was were be been being this
     that these those it its into over under about than then there their they them he she his her
     we our you your i me my not no do does did done has have had having will would shall should
@@ -71,15 +87,13 @@ STOPWORDS = frozenset(
     other some such only own same so too very s t just more most both few further here once out
     up down off again against between through during before after above below while de la le les
     des du et en un une est pour par dans sur au aux que qui ce cette ces il elle el los las del
-    y por con para una es se al lo
+    y por con para una es se al lo quel quelle quels quelles quoi dont ou sont ont été était
+    avec leur leurs selon comment combien quand pourquoi qué que cuál cuáles cual cuales quién
+    quiénes cuándo cuánto cuántos cuántas dónde cómo según fue fueron han sus su más
+    çfarë cili cila cilat cilët kush kur sa ku si pse sipas në të e i u me për nga dhe
+    ishte janë është ka kanë
     """.split()
 )
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip accents, for matching words across spellings."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def words(text: str) -> list[str]:

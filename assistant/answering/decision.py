@@ -1,0 +1,307 @@
+"""Whether the documents answer a question: the one home of the refusal rule.
+
+A sentence is offered as the answer only when
+1. it states the kind of fact the question asks for, when that is a date, a number or an
+   amount of money (`wanted_kind`, `holds`);
+2. its passage agrees with the question's specific entities: every name, acronym, year and
+   number the question gives stands in the passage (text, title or heading), itself or, for a
+   question in another language, one of its glosses. A line about another country, office or
+   year is never the answer;
+3. a logistic model over the features of `Evidence`, fitted on the tuning part of the
+   development set (`python -m evaluation.fit_decision`, stored in `decision.json`), gives a
+   probability that the documents answer at or above its threshold: the highest threshold whose
+   cross-validated false refusals on the tuning part stay at or under 10%.
+Otherwise the reply says plainly what the documents do not state, with `refused: true`, and
+the closest passages are listed as sources to check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.answering.fitted import DECISION, LogisticModel, load_model
+from assistant.crosslingual import Gloss
+from assistant.lexical import stem, terms
+from assistant.text import STOPWORDS, fold, is_acronym, words
+
+
+class TermStatistics(Protocol):
+    """What the decision reads of the lexical index (normalised terms, see `lexical.terms`)."""
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency; highest for a term no chunk holds."""
+        ...
+
+    def known(self, term: str) -> bool:
+        """Whether any chunk holds the term."""
+        ...
+
+    def is_name(self, term: str) -> bool:
+        """Whether the documents write the term capitalised inside sentences, most times."""
+        ...
+
+    def in_source(self, source_id: str, term: str) -> bool:
+        """Whether any chunk of the document holds the term."""
+        ...
+
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|août|déc)[a-zé]*\.?"
+_YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
+# A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
+DATE = re.compile(
+    rf"{_YEAR}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
+    re.IGNORECASE,
+)
+_AMOUNT = re.compile(
+    r"(?:usd|us\$|eur|chf|gbp|\$|€|£)\s?\d|\d\s?(?:usd|eur|chf|gbp|€|\$)|\b(?:dollars?|euros?|francs?)\b"
+    r"|\d\s*(?:million|billion|mn|bn|m)\b",
+    re.IGNORECASE,
+)
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+# Kinds of fact whose absence from a sentence is plain to see, as a reply names them.
+STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
+# Capitalised words that open questions in the languages staff write in: never entities.
+_QUESTION_WORDS = frozenset(
+    fold(w)
+    for w in """what which who whom whose when where why how is are was were did does do can could
+    according in on for by under during between quel quelle quels quelles qui quand combien comment
+    pourquoi selon dans cuál cuáles cual quién quien quiénes cuándo cuando cuánto cuántos cuántas
+    dónde donde cómo como según por qué que çfarë cili cila cilat kush kur sa ku si pse sipas në
+    i e të""".split()
+)
+
+
+# What each kind of question says, folded, in English, French, Spanish and Albanian.
+_ASKS_DATE = re.compile(
+    r"\b(what year|which year|what date|since when|quand|depuis quand|quelle date|quel jour|quelle annee"
+    r"|en quel mois|cuando|desde cuando|que fecha|que ano|en que ano|kur|ne cilin vit|cilen date)\b"
+)
+_ASKS_AMOUNT = re.compile(
+    r"\b(budget|cost|costs|spent|spend|funding amount|how much money|montant|cout|presupuesto|costo"
+    r"|coste|buxhet\w*|kosto\w*)\b"
+)
+_ASKS_NUMBER = re.compile(
+    r"\b(how many|how much|number of|what percentage|what share|combien|nombre de|pourcentage|quelle part"
+    r"|cuantos|cuantas|cuanto|numero de|porcentaje|que parte|sa|perqindj\w*)\b"
+)
+_ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\b")
+
+
+def wanted_kind(question: str) -> str | None:
+    """The kind of fact a question asks for: date, amount (of money), number or name."""
+    q = fold(question).strip().lstrip("¿¡")
+    # "when" asks for a date at the head of a question, not in "... include when using X"
+    if re.search(
+        r"^(?:and |but |so )?when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had)\b", q
+    ) or _ASKS_DATE.search(q):
+        return "date"
+    if _ASKS_AMOUNT.search(q):
+        return "amount"
+    if _ASKS_NUMBER.search(q):
+        return "number"
+    if _ASKS_NAME.search(q):
+        return "name"
+    return None
+
+
+def holds(kind: str | None, sentence: str, question: str) -> bool:
+    """Whether a sentence holds a fact of the kind asked, other than the question's own."""
+    if kind == "name":
+        return bool(_PROPER.search(sentence))
+    if kind == "amount":
+        return bool(_AMOUNT.search(sentence))
+    if kind == "date":
+        return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
+    if kind == "number":  # a count: a number that is not a date or a year, nor in the question
+        numbers = set(_NUMBER.findall(DATE.sub(" ", sentence)))
+        return bool(numbers - set(_NUMBER.findall(question)))
+    return False
+
+
+def must_state(kind: str | None) -> bool:
+    """Whether an answer must state the kind of fact asked (dates, numbers and amounts)."""
+    return kind in STATED
+
+
+_ENTITY = re.compile(r"[^\W_]+(?:[./\-][^\W_]+)*")
+
+
+def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics) -> list[str]:
+    """The question's specific entities, as written: names, acronyms, years and other numbers
+    ("Ethiopia", "IOM", "2023", "IN/285").
+
+    A capitalised question word (not the first) is a name when the documents write it
+    capitalised inside sentences most of the time ("Ethiopia", not "Division"), or when no
+    document holds it at all in an English question ("Eritrea" may be missing from them). In a
+    question in another language (one with glossed words), a word counts only through what the
+    documents hold, as written or through a gloss: "Budva" does, "Qendra" is a common noun."""
+    foreign = gloss is not None and bool(gloss.translated)
+    found: list[str] = []
+    tokens = list(_ENTITY.finditer(question))
+    for i, match in enumerate(tokens):
+        token = match.group(0)
+        folded = fold(token)
+        if folded in STOPWORDS or folded in _QUESTION_WORDS:
+            continue
+        variants = _variants(token, gloss)
+        known = any(stats.known(v) for v in variants)
+        as_written = _variants(token, None)
+        digits = sum(c.isdigit() for c in token)
+        acronym = is_acronym(token)
+        capitalised = token[:1].isupper() and i > 0 and len(token) >= 3
+        if digits:
+            if len(token) >= 2:  # "4" in "who paid 4 the projects" is no entity
+                found.append(token)
+        elif foreign:
+            if acronym or (capitalised and any(stats.is_name(v) for v in as_written)):
+                found.append(token)
+        elif acronym or (capitalised and (not known or any(stats.is_name(v) for v in variants))):
+            found.append(token)
+    return list(dict.fromkeys(found))
+
+
+def _variants(entity: str, gloss: Gloss | None) -> set[str]:
+    """The entity and its glosses, as index terms ("Asia-Pacific" also as its parts)."""
+    parts = {p for w in words(entity) for p in {w, *re.split(r"[-/]", w)} if p}
+    variants = {stem(p) for p in parts}
+    if gloss is not None:
+        for part in parts:
+            variants |= {stem(t) for t in gloss.translations(part)}
+    return variants
+
+
+def missing_entities(entities: Sequence[str], passage: str, gloss: Gloss | None = None) -> list[str]:
+    """The entities of which neither the words nor a gloss stand in the passage."""
+    present = set(terms(passage)) | {stem(w) for w in words(passage)}
+    return [e for e in entities if not (_variants(e, gloss) & present)]
+
+
+def _document_wide(entity: str) -> bool:
+    """Acronyms and years: documents define an acronym once and then say "the programme", and
+    give a report's year on its cover, so these need only stand in the passage's document."""
+    return is_acronym(entity) or bool(re.fullmatch(_YEAR, entity))
+
+
+def disagreeing(
+    entities: Sequence[str], passage: str, source_id: str, gloss: Gloss | None, stats: TermStatistics
+) -> list[str]:
+    """The entities a passage does not agree with: a name or number that the passage does not
+    hold, or an acronym or year that neither its document nor the document's file name holds."""
+    in_passage = set(missing_entities(entities, passage, gloss))
+    named = set(terms(source_id.replace("_", " ")))
+    return [
+        e
+        for e in entities
+        if e in in_passage
+        and not (
+            _document_wide(e)
+            and any(stats.in_source(source_id, v) or v in named for v in _variants(e, gloss))
+        )
+    ]
+
+
+def unknown_entities(entities: Sequence[str], gloss: Gloss | None, stats: TermStatistics) -> list[str]:
+    """The entities that no document holds, neither as written nor through a gloss."""
+    return [e for e in entities if not any(stats.known(v) for v in _variants(e, gloss))]
+
+
+def off_document(
+    entities: Sequence[str], source_id: str, gloss: Gloss | None, stats: TermStatistics
+) -> float:
+    """The share of the entities that the passage's whole document does not hold."""
+    if not entities:
+        return 0.0
+    absent = [e for e in entities if not any(stats.in_source(source_id, v) for v in _variants(e, gloss))]
+    return len(absent) / len(entities)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the decision model reads about the best answering sentence and the passages."""
+
+    support: float  # the reader's score of the best sentence that answers
+    meaning: float  # its similarity of meaning to the question
+    sentence_coverage: float  # IDF-weighted share of the question's words in the sentence
+    passage_coverage: float  # ... in its passage
+    missing_rare: float  # the rarest question word found in no top passage (IDF, 0..1)
+    retrieval: float  # similarity of the question and the first passage
+    asks_kind: float  # 1 when the question asks for a date, a number or an amount
+    off_passage: float  # share of the question's entities that its passage does not hold
+    off_document: float  # ... that the passage's whole document does not hold
+
+    def vector(self) -> list[float]:
+        """The features in the order of `Evidence.names()`."""
+        return [getattr(self, name) for name in self.names()]
+
+    @staticmethod
+    def names() -> tuple[str, ...]:
+        """Feature names, the order of the model's weights."""
+        return (
+            "support",
+            "meaning",
+            "sentence_coverage",
+            "passage_coverage",
+            "missing_rare",
+            "retrieval",
+            "asks_kind",
+            "off_passage",
+            "off_document",
+        )
+
+
+def word_coverage(
+    question_words: Sequence[str], text: str, stats: TermStatistics, gloss: Gloss | None = None
+) -> tuple[float, float]:
+    """IDF-weighted share of the question's words found in a text (a word counts as found when
+    one of its glosses is), and the IDF of the rarest word not found, scaled to 0..1. Words no
+    document holds (another language's words without a gloss) are not counted."""
+    present = set(terms(text))
+    total = found = 0.0
+    rarest = top = 0.0
+    for word in question_words:
+        variants = {v for v in _variants(word, gloss) if stats.known(v)}
+        if not variants:
+            continue
+        weight = max(stats.idf(v) for v in variants)
+        top = max(top, weight)
+        total += weight
+        if variants & present:
+            found += weight
+        else:
+            rarest = max(rarest, weight)
+    return (found / total if total else 0.0), (rarest / top if top else 0.0)
+
+
+def load_decision_model() -> LogisticModel:
+    """The fitted answer-or-refuse model (`decision.json`)."""
+    return load_model(DECISION, Evidence.names())
+
+
+def decide(answers: bool, evidence: Evidence | None, model: LogisticModel) -> bool:
+    """Answer (True) or refuse: a sentence must answer (rules 1 and 2) and the fitted probability
+    that the documents answer must reach the model's threshold (rule 3)."""
+    return answers and evidence is not None and model.probability(evidence.vector()) >= model.threshold
+
+
+def refusal_reason(kind: str | None, unknown: Sequence[str] = (), disagreeing: Sequence[str] = ()) -> str:
+    """What the documents do not state, in a sentence for the reply: entities no document holds,
+    entities the closest passages do not hold, or the kind of fact asked."""
+    if unknown:
+        return f"The documents do not mention {_quoted(unknown)}."
+    if disagreeing:
+        return f"The passages closest to the question do not mention {_quoted(disagreeing)}."
+    if kind in STATED:
+        return f"The passages closest to the question do not state {STATED[kind]} that answers it."
+    return "No passage states an answer to the question."
+
+
+def _quoted(entities: Sequence[str]) -> str:
+    return ", ".join(f"“{e}”" for e in entities[:3])

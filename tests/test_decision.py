@@ -1,0 +1,136 @@
+"""The answer-or-refuse rule: kinds of fact, the question's entities, the fitted model."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from assistant.answering.decision import (
+    Evidence,
+    decide,
+    holds,
+    load_decision_model,
+    missing_entities,
+    off_document,
+    question_entities,
+    refusal_reason,
+    unknown_entities,
+    wanted_kind,
+    word_coverage,
+)
+from assistant.answering.fitted import DECISION, LogisticModel
+from assistant.crosslingual import Gloss
+from assistant.documents import Chunk
+from assistant.lexical import LexicalIndex
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_kind_of_fact_asked_in_four_languages() -> None:
+    assert wanted_kind("When did IOM organize the meeting?") == "date"
+    assert wanted_kind("What should staff include when using HTCDS materials?") is None
+    assert wanted_kind("¿Cuándo se celebró la reunión?") == "date"
+    assert wanted_kind("Combien de personnes ont été interrogées ?") == "number"
+    assert wanted_kind("What was the budget of the evaluation?") == "amount"
+    assert wanted_kind("Kush e financoi takimin?") == "name"
+    assert wanted_kind("And when was it founded?") == "date"
+
+
+def test_a_fact_of_the_kind_asked_is_not_the_questions_own() -> None:
+    count = "How many participants attended the meeting in Budva in June 2022?"
+    assert not holds("number", "On June 14 and 15, 2022, IOM organized a meeting in Budva.", count)
+    assert holds("number", "The meeting brought together 45 participants.", count)
+    assert holds("number", "A hotline in five languages.", "In how many languages does it run?")
+    assert not holds("amount", "The budget covered 2017 to 2022.", "What was the budget?")
+    when = "When did the evaluation start in 2023?"
+    assert not holds("date", "The evaluation of 2023 was led by PPMI.", when), "the question's own year"
+    assert holds("date", "Data collection began on 3 March 2023.", when)
+    question = "How many people returned in 2022?"
+    assert not holds("number", "In 2022 the office reopened.", question), "a year is not a count"
+    assert holds("number", "In 2022, 2,429 people returned.", question)
+    assert holds("amount", "Budget: EUR 64.7 million", "What was the budget?")
+    assert not holds("date", "The meeting took place in 2022.", "What happened in 2022?")
+
+
+def documents(*texts: str) -> LexicalIndex:
+    index = LexicalIndex()
+    index.add(
+        Chunk(chunk_id=str(i), source_id=f"doc-{i}.txt", text=t, title="", format="text", ordinal=0)
+        for i, t in enumerate(texts)
+    )
+    return index
+
+
+STATS = documents(
+    "In 2023, the office in Ethiopia received 300 complaints under instruction IN/285 of IOM.",
+    "The Dialogue system in Türkiye was funded by Denmark. The meeting took place in Budva.",
+)
+
+
+def test_entities_are_names_acronyms_years_and_numbers() -> None:
+    entities = question_entities(
+        "What did IOM Ethiopia report on complaints in 2023 under IN/285?", None, STATS
+    )
+    assert entities == ["IOM", "Ethiopia", "2023", "IN/285"]
+    assert question_entities("Who funded the meeting?", None, STATS) == [], "the opening word is no entity"
+    assert question_entities("Which Division did the Meeting fund?", None, STATS) == ["Division"], (
+        "a word the documents write in lower case inside sentences is no name; one they never hold may be"
+    )
+
+
+def test_a_line_about_another_country_or_year_does_not_agree() -> None:
+    entities = question_entities("How many complaints did IOM Ethiopia receive in 2023?", None, STATS)
+    assert missing_entities(entities, "IOM Türkiye received 2,000 complaints in 2023.") == ["Ethiopia"]
+    assert missing_entities(entities, "In 2022, IOM Ethiopia received 300.") == ["2023"]
+    assert missing_entities(entities, "IOM Ethiopia received 300 complaints in 2023.") == []
+    assert off_document(entities, "doc-0.txt", None, STATS) == 0.0
+    assert off_document(entities, "doc-1.txt", None, STATS) == 1.0, "the Türkiye document"
+    assert unknown_entities(["Eritrea", "Ethiopia"], None, STATS) == ["Eritrea"]
+
+
+def test_an_entity_agrees_through_its_gloss() -> None:
+    gloss = Gloss("¿Qué hizo la OIM en Budva?", ("hizo", "iom"), (("oim", "iom", 0.82), ("hizo", "did", 0.8)))
+    entities = question_entities(gloss.question, gloss, STATS)
+    assert entities == ["OIM", "Budva"]
+    assert missing_entities(entities, "IOM met in Budva.", gloss) == []
+    assert missing_entities(entities, "IOM met in Skopje.", gloss) == ["Budva"]
+
+
+def test_capitalised_words_of_a_foreign_question_count_when_the_documents_hold_them() -> None:
+    gloss = Gloss("Kush e financoi takimin e Policisë Kufitare në Budva?", ("funded",),
+                  (("financoi", "funded", 0.8),), unknown=("kufitare", "takimin"))  # fmt: skip
+    assert question_entities(gloss.question, gloss, STATS) == ["Budva"]
+
+
+def test_word_coverage_weights_rare_words_and_ignores_unknown_ones() -> None:
+    coverage, rarest = word_coverage(["complaints", "Denmark", "zzzz"], "complaints in 2023", STATS)
+    assert 0 < coverage < 1, "complaints found, Denmark not, zzzz not counted"
+    assert rarest == 1.0, "Denmark, the rarest counted word, is missing"
+
+
+def test_the_model_answers_at_its_threshold_and_rules_come_first() -> None:
+    others = len(Evidence.names()) - 1
+    model = LogisticModel(features=Evidence.names(), weights=(2.0,) + (0,) * others, bias=0.0,
+                          means=(0.5,) + (0,) * others, scales=(0.1,) + (1,) * others, threshold=0.5,
+                          version="test")  # fmt: skip
+    rest = {name: 0.0 for name in Evidence.names() if name != "support"}
+    strong = Evidence(support=0.7, **rest)
+    weak = Evidence(support=0.3, **rest)
+    assert model.probability(strong.vector()) > 0.5 > model.probability(weak.vector())
+    assert decide(True, strong, model) and not decide(True, weak, model)
+    assert not decide(False, strong, model), (
+        "no sentence answers by the rules: refuse whatever the model says"
+    )
+    assert "a number" in refusal_reason("number")
+    assert "closest to the question do not mention “2023”" in refusal_reason("number", [], ["2023"])
+    assert refusal_reason("number", ["Eritrea"], ["2023"]) == "The documents do not mention “Eritrea”."
+
+
+def test_the_shipped_parameters_are_fitted_on_the_current_features() -> None:
+    raw = json.loads(resources.files("assistant.answering").joinpath(DECISION).read_text("utf-8"))
+    assert tuple(raw["features"]) == Evidence.names()
+    assert "tuning part" in raw["version"]
+    assert 0 <= raw["cross_validated"]["false_refusal_rate"] <= 1
+    assert load_decision_model().version == raw["version"]
