@@ -204,7 +204,9 @@ class CrossLingualBridge:
             log.info("cross-lingual bridge: embedding %d new document words", len(missing))
             for start in range(0, len(missing), 512):
                 batch = missing[start : start + 512]
-                cached.update(zip(batch, self._encode(batch), strict=True))
+                # stored as float16: rounded now too, so a fresh start and a cached one gloss alike
+                vectors = self._encode(batch).astype(np.float16).astype(np.float32)
+                cached.update(zip(batch, vectors, strict=True))
             self._save_cache(cached)
         ordered = sorted(set(self._words) | self._pending)  # words already embedded are in the cache
         self._words = ordered
