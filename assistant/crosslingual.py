@@ -93,11 +93,13 @@ class Gloss:
         return [target for source, target, _ in self.translated if source == word]
 
 
-def vocabulary_words(text: str) -> set[str]:
-    """The words of a text that the bridge knows: folded, alphabetic (the parts of "asia-pacific"),
-    not stop words."""
-    parts = {p for w in words(text) for p in re.split(r"[-/.,'’]", w)}
-    return {p for p in parts if p.isalpha() and len(p) >= MIN_WORD_LETTERS and p not in STOPWORDS}
+def vocabulary_words(text: str) -> list[str]:
+    """The words of a text that the bridge knows, in text order, once each: folded, alphabetic
+    (the parts of "asia-pacific"), not stop words. (In order: the glosses, and so the search
+    text, must not depend on set order, which changes from one process to the next.)"""
+    parts = (p for w in words(text) for p in re.split(r"[-/.,'’]", w))
+    kept = (p for p in parts if p.isalpha() and len(p) >= MIN_WORD_LETTERS and p not in STOPWORDS)
+    return list(dict.fromkeys(kept))
 
 
 class CrossLingualBridge:
@@ -123,15 +125,20 @@ class CrossLingualBridge:
                 for acronym, long_form in acronym_definitions(chunk.text).items():
                     self._definitions.setdefault(acronym, long_form)
                 if chunk.language in (None, "en"):
-                    found = vocabulary_words(chunk.embedding_text())
-                    new = found - self._seen
+                    new = set(vocabulary_words(chunk.embedding_text())) - self._seen
                     self._seen |= new
                     self._known |= {stem(w) for w in new}
                     self._pending |= new
 
+    def warm_up(self) -> None:
+        """Load the multilingual encoder and embed the document words not yet embedded."""
+        with self._lock:
+            self._embed_pending()
+            self._encode(["warm up"])
+
     def gloss(self, question: str) -> Gloss:
         """The question with glosses for the words the documents lack (none when all are known)."""
-        asked = [w for w in dict.fromkeys(vocabulary_words(question)) if stem(w) not in self._known]
+        asked = [w for w in vocabulary_words(question) if stem(w) not in self._known]
         acronyms = [t for t in dict.fromkeys(re.findall(r"[\w-]+", question)) if t in self._definitions]
         added: list[str] = []
         translated: list[tuple[str, str, float]] = []

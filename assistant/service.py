@@ -92,9 +92,12 @@ class AssistantService:
     # -- public API ---------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load the embedder and the lexical index now rather than on the first question."""
+        """Load the embedder, the lexical index and the cross-lingual glosses now rather than on
+        the first question (the glosses' word vectors are cached in the index folder)."""
         self.index.embedder.embed(["warm up"])
         self.retriever.sync(force=True)
+        if self.retriever.bridge is not None:
+            self.retriever.bridge.warm_up()
 
     def ask(
         self,
@@ -132,7 +135,8 @@ class AssistantService:
         retrieved_at = time.perf_counter()
         # A follow-up is read with its context resolved ("who carried it out? (the meta-evaluation
         # ...)"): reading it by its own words alone answered fewer follow-ups on both dataset parts.
-        selection = self.extractive.select(gloss.search_text, passages, vector, gloss)
+        # The kind of fact asked is the follow-up's own ("who", not the earlier "when").
+        selection = self.extractive.select(gloss.search_text, passages, vector, gloss, asked=question)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}

@@ -124,16 +124,16 @@ class ExtractiveAnswerer:
         self.stats = stats
         self.config = config or ExtractiveConfig()
 
-    def candidates(
-        self, question: str, passages: Sequence[Passage], query_vector: np.ndarray | None = None
+    def _candidates(
+        self, question: str, passages: Sequence[Passage], kind: str | None = None
     ) -> list[Candidate]:
-        """Every sentence of the top passages with its features. Without a query vector, the
-        passage's own similarity stands in for each sentence's meaning (no embedding)."""
+        """Every sentence of the top passages with its features (the kind of fact asked given);
+        the passage's own similarity stands in for each sentence's meaning until it is read."""
         cfg = self.config
-        wanted = wanted_kind(question)
+        wanted = kind
         question_terms = set(terms(question))
         weights = {t: self.stats.idf(t) for t in question_terms}
-        total = sum(weights.values()) or 1.0
+        total = math.fsum(weights.values()) or 1.0  # fsum: the same whatever the set order
         found: list[Candidate] = []
         for p, passage in enumerate(passages[: cfg.passages]):
             for position, sentence in enumerate(split_sentences(passage.chunk.text)):
@@ -146,7 +146,7 @@ class ExtractiveAnswerer:
                 asked = bool(key) and (key <= question_terms or (wanted == "name" and bool(key & _ROLE_KEYS)))
                 features = {
                     "meaning": passage.score,
-                    "words": sum(weights[t] for t in held & question_terms) / total,
+                    "words": math.fsum(weights[t] for t in held & question_terms) / total,
                     # a title or a heading that only repeats the question answers nothing
                     "echoes_question": float(len(held - question_terms) < 0.25 * len(held)),
                     "holds_kind": float(holds(wanted, sentence, question)),
@@ -154,8 +154,6 @@ class ExtractiveAnswerer:
                     "passage_rank": 1.0 / (1 + p),
                 }
                 found.append(Candidate(sentence, p, position, features))
-        if query_vector is not None and found:
-            self._read_meaning(found, query_vector)
         return found
 
     def _read_meaning(self, candidates: Sequence[Candidate], query_vector: np.ndarray) -> None:
@@ -165,16 +163,22 @@ class ExtractiveAnswerer:
             candidate.features["meaning"] = float(similarity)
 
     def select(
-        self, question: str, passages: Sequence[Passage], query_vector: np.ndarray, gloss: Gloss | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        query_vector: np.ndarray,
+        gloss: Gloss | None = None,
+        asked: str | None = None,
     ) -> Selection:
         """Score the sentences of the top passages and keep the best few.
 
-        `question` is what is searched (with any glosses); `gloss` holds the question as asked.
+        `question` is what is searched (with any glosses); `gloss` holds the question as made
+        standalone; `asked` the user's own words, which say the kind of fact asked.
         A cheap first pass (the passage's similarity standing in for each sentence's meaning)
         keeps the few sentences worth embedding, so latency stays flat however long the passages.
         """
         cfg = self.config
-        found = self.candidates(question, passages)
+        found = self._candidates(question, passages, kind=wanted_kind(asked or question))
         if not found:
             return Selection([])
         found.sort(key=lambda c: -c.score())
@@ -196,9 +200,9 @@ class ExtractiveAnswerer:
             key=lambda s: -s.support,
         )
 
-        wanted = wanted_kind(question)
-        asked = gloss.question if gloss is not None else question
-        entities = question_entities(asked, gloss, self.stats)
+        wanted = wanted_kind(asked or question)
+        standalone = gloss.question if gloss is not None else question
+        entities = question_entities(standalone, gloss, self.stats)
         unknown = unknown_entities(entities, gloss, self.stats)
         read = passages[: cfg.passages]
         gaps = [
@@ -219,7 +223,7 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(candidate)
         rest = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
-        question_words = list(dict.fromkeys(w for w in words(asked) if w not in STOPWORDS))
+        question_words = list(dict.fromkeys(w for w in words(standalone) if w not in STOPWORDS))
         best_chunk = read[best.passage].chunk
         coverage, _ = word_coverage(question_words, best_chunk.embedding_text(), self.stats, gloss)
         in_sentence, _ = word_coverage(question_words, best.text, self.stats, gloss)
