@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.settings import Settings, load_settings
+from assistant.settings import PROVIDERS, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question from the index")
     ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
-    ask.add_argument("--provider", choices=["extractive", "openai", "llamacpp"], help="answering backend")
+    ask.add_argument("--provider", choices=PROVIDERS, help="answering backend")
     ask.add_argument("--index-dir", type=Path, help="index folder (default: IOM_ASSISTANT_INDEX_DIR)")
     ask.set_defaults(command=_ask)
 
@@ -70,9 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", type=Path, help="JSONL questions (see DESIGN.md)")
     evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="folder for the reports")
     evaluate.add_argument("--baseline", type=Path, help="metrics.json of a saved run; exit 1 on a regression")
-    evaluate.add_argument(
-        "--provider", choices=["extractive", "openai", "llamacpp"], help="answering backend"
-    )
+    evaluate.add_argument("--provider", choices=PROVIDERS, help="answering backend")
     evaluate.add_argument("--index-dir", type=Path, help="index folder (default: IOM_ASSISTANT_INDEX_DIR)")
     evaluate.add_argument("--judge-url", help="OpenAI-compatible endpoint of an LLM judge (optional)")
     evaluate.add_argument("--judge-model", default="default", help="model name sent to the judge endpoint")

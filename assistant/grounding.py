@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.citations import MARKERS_AFTER_STOP, cited_numbers, strip_markers
 from assistant.embedder import Embedder
 from assistant.lexical import terms
 from assistant.text import fold, split_sentences, strip_bullet
 
-_MARKER = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
-_MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’\-]*[A-Za-zÀ-ÿ]")
 _ORDINAL = re.compile(r"(\d)(?:st|nd|rd|th)\b", re.IGNORECASE)
@@ -69,7 +68,6 @@ class GroundingReport:
     removed: list[str] = field(default_factory=list)
     recited: int = 0
     invalid_citations: int = 0
-    total_sentences: int = 0
 
 
 def parse_claims(answer: str, n_passages: int) -> tuple[list[Claim], int]:
@@ -77,19 +75,17 @@ def parse_claims(answer: str, n_passages: int) -> tuple[list[Claim], int]:
 
     Returns the claims and the number of citation markers that match no passage.
     """
-    text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", answer)
+    text = MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", answer)
     claims: list[Claim] = []
     invalid = 0
     for sentence in split_sentences(text):
         cited: list[int] = []
-        for match in _MARKER.finditer(sentence):
-            for number in re.split(r"[,;]", match.group(1)):
-                n = int(number)
-                if 1 <= n <= n_passages:
-                    cited.append(n - 1)
-                else:
-                    invalid += 1
-        clean = _MARKER.sub("", sentence).strip()
+        for n in cited_numbers(sentence):
+            if 1 <= n <= n_passages:
+                cited.append(n - 1)
+            else:
+                invalid += 1
+        clean = strip_markers(sentence).strip()
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
         if len(terms(clean)) == 0:
             continue
@@ -165,7 +161,7 @@ class GroundingGuard:
 
     def check(self, claims: Sequence[Claim], passages: Sequence[str], invalid: int = 0) -> GroundingReport:
         """Keep, re-cite or remove each claim; see the module docstring."""
-        report = GroundingReport(invalid_citations=invalid, total_sentences=len(claims))
+        report = GroundingReport(invalid_citations=invalid)
         if not claims:
             return report
         # Words decide most sentences (every extractive one); meaning is computed only when they do not.

@@ -22,6 +22,7 @@ from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.extractive import ExtractiveAnswerer, Selection
 from assistant.answering.llm import ChatModel, make_chat_model
 from assistant.answering.prompts import Message, answer_messages, condense_messages
+from assistant.citations import SENTENCE_DONE
 from assistant.conversation import is_follow_up, standalone_question
 from assistant.crosslingual import CrossLingualBridge
 from assistant.errors import AssistantError, IndexUnavailableError, InvalidQuestionError, ProviderError
@@ -327,17 +328,13 @@ class AssistantService:
         report.removed.extend(part.removed)
         report.recited += part.recited
         report.invalid_citations += part.invalid_citations
-        report.total_sentences += part.total_sentences
         for claim in part.claims:
             yield StreamEvent("token", f"{claim.text} ")
 
 
-_SENTENCE_DONE = re.compile(r"[.!?](?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*\s+(?=[A-ZÀ-ÖØ-Þ\"“‘(•\-])")
-
-
 def _complete_sentence(text: str) -> int | None:
     """Where the first complete sentence (with its citation markers) of streamed text ends."""
-    match = _SENTENCE_DONE.search(text)
+    match = SENTENCE_DONE.search(text)
     return match.end() if match else None
 
 

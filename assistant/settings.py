@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -26,6 +26,7 @@ ENV_PREFIX = "IOM_ASSISTANT_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
 class Settings(BaseSettings):

@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.citations import strip_markers
 from evaluation.dataset import source_matches
 from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
-from evaluation.runner import ANSWERABLE_SCORES, QuestionResult, aggregate, strip_markers
+from evaluation.runner import ANSWERABLE_SCORES, QuestionResult, aggregate
 
 # The columns of the per-language and per-tag tables.
 _GROUP_METRICS = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",

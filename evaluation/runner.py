@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer import Answer
+from assistant.citations import cited_numbers, strip_markers
 from assistant.embedder import Embedder
 from assistant.errors import AssistantError
 from assistant.grounding import GroundingGuard, parse_claims
@@ -23,8 +23,6 @@ from evaluation.metrics import (
     retrieval_metrics,
     token_f1,
 )
-
-_MARKER = re.compile(r"\[(\d+)\]")
 
 METRIC_KEYS = (
     "n_questions", "n_answerable", "n_unanswerable", "hit@1", "hit@5", "hit@10", "recall@5", "mrr@10",
@@ -57,11 +55,6 @@ class QuestionResult:
     def latency_ms(self) -> float:
         """End-to-end time of the answer."""
         return float(self.answer.get("timings_ms", {}).get("total", 0.0))
-
-
-def strip_markers(text: str) -> str:
-    """Answer text without `[n]` markers."""
-    return re.sub(r"\s*\[\d+\]", "", text)
 
 
 def evaluate(
@@ -105,7 +98,7 @@ def score(case: EvalCase, answer: Answer, guard: GroundingGuard) -> QuestionResu
     text = strip_markers(answer.answer)
     cited = list(dict.fromkeys(c.source_id for c in answer.citations))
 
-    markers = [int(n) for n in _MARKER.findall(answer.answer)]
+    markers = cited_numbers(answer.answer)
     valid = {c.n for c in answer.citations}
     result.markers = (sum(n not in valid for n in markers), len(markers))
     result.grounded = _grounded(answer, guard)

@@ -28,9 +28,9 @@ from assistant.errors import (
     IndexUnavailableError,
     InvalidQuestionError,
 )
-from assistant.feedback import MAX_COMMENT_CHARS, FeedbackStore
+from assistant.feedback import MAX_COMMENT_CHARS, FeedbackStore, Rating
 from assistant.service import AssistantService, StreamEvent
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 from assistant.store import ChunkFilter
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class AskRequest(_Strict):
 
     question: str = Field(examples=[_EXAMPLE_QUESTION])
     history: list[HistoryMessage] = Field(default_factory=list, max_length=MAX_HISTORY_MESSAGES)
-    provider: Literal["extractive", "openai", "llamacpp"] | None = None
+    provider: Provider | None = None
     filters: Filters | None = None
 
 
@@ -150,7 +150,7 @@ class FeedbackIn(_Strict):
 
     question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     answer: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    rating: Literal["up", "down"]
+    rating: Rating
     comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
     citations: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
     provider: str | None = Field(None, max_length=50)

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from assistant.answer import REFUSAL_TEXT
+from assistant.citations import MARKER, marker_numbers
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
 _WS = re.compile(r"\s+")
@@ -80,11 +80,12 @@ def answer_markdown(answer: AnswerDict, turn: int) -> str:
     parts: list[str] = []
     position = 0
     text = str(answer.get("answer", ""))
-    for match in _MARKER.finditer(text):
+    for match in MARKER.finditer(text):
         parts.append(md_text(text[position : match.start()]))
-        n = int(match.group(1))
-        if n in known:
-            parts.append(f"[\\[{n}\\]](#{anchor(turn, n)})")
+        numbers = marker_numbers(match)
+        if all(n in known for n in numbers):
+            space = match.group(0)[: match.group(0).index("[")]
+            parts.append(space + "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in numbers))
         else:
             parts.append(md_text(match.group(0)))
         position = match.end()
