@@ -49,6 +49,7 @@ corpus: install
 test: install-test corpus
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/vulture assistant ingest ui evaluation vulture_whitelist.py --min-confidence 60
 	$(BIN)/python -m pytest
 
 clean:

@@ -80,10 +80,6 @@ class SentenceTransformerEmbedder:
         self._encode_lock = threading.Lock()  # one encode() at a time; torch uses every core anyway
         self._count_lock = threading.Lock()
 
-    def warm_up(self) -> None:
-        """Load the model now instead of on the first call."""
-        self._load()
-
     def _load(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:

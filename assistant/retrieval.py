@@ -49,8 +49,6 @@ class Passage:
     chunk: Chunk
     rank: int
     score: float  # cosine similarity of question and chunk, -1..1
-    fused: float  # reciprocal rank fusion score (what the rank is based on)
-    lexical: float  # BM25 score (0 when BM25 did not find it)
 
 
 class Retriever:
@@ -128,7 +126,6 @@ class Retriever:
 
         fused: dict[str, float] = {}
         cosine: dict[str, float] = {}
-        bm25: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
         for rank, (cid, similarity) in enumerate(dense):
             chunk = self.lexical.chunk(cid)
@@ -137,10 +134,9 @@ class Retriever:
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
             cosine[cid] = similarity
             chunks[cid] = chunk
-        for rank, (chunk, score) in enumerate(lexical):
+        for rank, (chunk, _) in enumerate(lexical):
             cid = chunk.chunk_id
             fused[cid] = fused.get(cid, 0.0) + cfg.lexical_weight / (cfg.rrf_k + rank + 1)
-            bm25[cid] = score
             chunks.setdefault(cid, chunk)
 
         cosine.update(self.dense.similarity(vector, [cid for cid in fused if cid not in cosine]))
@@ -154,8 +150,6 @@ class Retriever:
                 chunk=chunks[cid],
                 rank=i + 1,
                 score=cosine.get(cid, 0.0),
-                fused=fused[cid],
-                lexical=bm25.get(cid, 0.0),
             )
             for i, cid in enumerate(picked)
         ]

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -81,34 +81,6 @@ def date_number(iso: str | None, end: bool = False) -> int | None:
     return year * 10000 + month * 100 + day
 
 
-class ChunkStore(Protocol):
-    """Where chunks and their vectors live."""
-
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Add or replace chunks by id."""
-        ...
-
-    def delete(self, chunk_ids: Sequence[str]) -> None:
-        """Remove chunks by id; unknown ids are ignored."""
-        ...
-
-    def chunk_ids(self, source_id: str) -> set[str]:
-        """Ids of every chunk stored for one source."""
-        ...
-
-    def count(self) -> int:
-        """Number of chunks stored."""
-        ...
-
-    def iter_chunks(self) -> Iterator[Chunk]:
-        """Every stored chunk."""
-        ...
-
-    def embedding_model(self) -> str | None:
-        """The embedding model the stored vectors came from (None for a new store)."""
-        ...
-
-
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     """Chunk fields as Chroma metadata (Chroma stores no None values)."""
     meta: dict[str, str | int] = {"ordinal": chunk.ordinal, "text_sha": text_sha(chunk)}
@@ -116,9 +88,6 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
         value = getattr(chunk, name)
         if value is not None:
             meta[name] = value
-    day = date_number(chunk.published)
-    if day is not None:
-        meta["published_day"] = day
     for key, value in chunk.extra.items():
         meta[f"x_{key}"] = value
     return meta

@@ -99,8 +99,3 @@ STOPWORDS = frozenset(
 def words(text: str) -> list[str]:
     """Words of a text, folded; numbers keep inner separators ("2,429", "14-15")."""
     return _WORD.findall(fold(text))
-
-
-def content_words(text: str) -> list[str]:
-    """Words that carry meaning: folded, without stop words."""
-    return [w for w in words(text) if w not in STOPWORDS]

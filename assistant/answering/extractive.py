@@ -115,8 +115,6 @@ class Candidate:
 class ExtractiveAnswerer:
     """Chooses the passage sentences that best answer a question."""
 
-    name = "extractive"
-
     def __init__(
         self, embedder: Embedder, stats: TermStatistics, config: ExtractiveConfig | None = None
     ) -> None:

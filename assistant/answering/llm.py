@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 class ChatModel(Protocol):
     """Streams the reply of a chat model."""
 
-    name: str
-
     def stream(self, messages: Sequence[Message], max_tokens: int = 300) -> Iterator[str]:
         """Yield pieces of the reply; raise ProviderError on failure or timeout."""
         ...
@@ -35,8 +33,6 @@ class ChatModel(Protocol):
 
 class OpenAIChat:
     """An OpenAI-compatible chat endpoint through LangChain, with a hard timeout."""
-
-    name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str, timeout_s: float) -> None:
         self.base_url = base_url
@@ -76,8 +72,6 @@ class OpenAIChat:
 
 class LlamaCppChat:
     """A local GGUF model in-process (llama-cpp-python), loaded on first use."""
-
-    name = "llamacpp"
 
     def __init__(self, model_path: Path, n_ctx: int = 4096) -> None:
         self.model_path = model_path
