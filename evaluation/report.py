@@ -18,7 +18,8 @@ from assistant.citations import strip_markers
 from evaluation.dataset import source_matches
 from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
-from evaluation.runner import ANSWERABLE_SCORES, QuestionResult, aggregate
+from evaluation.registry import QUESTION_SCORES
+from evaluation.runner import QuestionResult, aggregate
 
 # The columns of the per-language and per-tag tables.
 _GROUP_METRICS = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",
@@ -68,7 +69,7 @@ def _prediction(r: QuestionResult) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, results: Sequence[QuestionResult]) -> None:
-    fields = ["id", "answerable", "refused", "label", "correct", "latency_ms", *ANSWERABLE_SCORES, "question"]
+    fields = ["id", "answerable", "refused", "label", "correct", "latency_ms", *QUESTION_SCORES, "question"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
@@ -82,7 +83,7 @@ def _write_csv(path: Path, results: Sequence[QuestionResult]) -> None:
                 "latency_ms": round(r.latency_ms, 1),
                 "question": r.case.question,
             }
-            for key in ANSWERABLE_SCORES:
+            for key in QUESTION_SCORES:
                 value = r.scores.get(key)
                 row[key] = "" if value is None else round(value, 4)
             writer.writerow(row)

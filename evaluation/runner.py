@@ -23,19 +23,7 @@ from evaluation.metrics import (
     retrieval_metrics,
     token_f1,
 )
-
-METRIC_KEYS = (
-    "n_questions", "n_answerable", "n_unanswerable", "hit@1", "hit@5", "hit@10", "recall@5", "mrr@10",
-    "ndcg@10", "evidence_recall@5", "key_fact_recall", "token_f1", "semantic_similarity",
-    "grounded_sentence_rate", "citation_precision", "citation_recall", "invalid_citation_rate",
-    "correct_refusal_rate", "false_refusal_rate", "latency_ms_p50", "latency_ms_p95",
-    "judge_faithfulness", "judge_correctness",
-)  # fmt: skip
-# Per-question scores averaged over answerable questions.
-ANSWERABLE_SCORES = (
-    "hit@1", "hit@5", "hit@10", "recall@5", "mrr@10", "ndcg@10", "evidence_recall@5",
-    "key_fact_recall", "token_f1", "semantic_similarity", "citation_precision", "citation_recall",
-)  # fmt: skip
+from evaluation.registry import METRIC_KEYS, METRICS
 
 
 @dataclass
@@ -206,7 +194,7 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, float | int | None
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
     }
-    for key in ANSWERABLE_SCORES:
+    for key in (m.key for m in METRICS if m.per_question):  # the judge's are None without a judge
         metrics[key] = mean([r.scores.get(key) for r in answerable])
     supported = sum(r.grounded[0] for r in results)
     sentences = sum(r.grounded[1] for r in results)
@@ -218,11 +206,12 @@ def aggregate(results: Sequence[QuestionResult]) -> dict[str, float | int | None
     metrics["correct_refusal_rate"] = sum(refused) / len(refused) if refused else None
     wrong = [bool(r.answer.get("refused")) for r in answerable]
     metrics["false_refusal_rate"] = sum(wrong) / len(wrong) if wrong else None
-    for key in ("judge_faithfulness", "judge_correctness"):  # None without a judge
-        metrics[key] = mean([r.scores.get(key) for r in answerable])
     latencies = [r.latency_ms for r in results if r.error is None]
     metrics["latency_ms_p50"] = percentile(latencies, 50)
     metrics["latency_ms_p95"] = percentile(latencies, 95)
+    unregistered = set(metrics) ^ set(METRIC_KEYS)
+    if unregistered:  # a metric computed but not named in the registry, or named but not computed
+        raise ValueError(f"metrics not in step with evaluation/registry.py: {sorted(unregistered)}")
     return {
         k: (round(v, 4) if isinstance(v, float) else v) for k, v in ((k, metrics[k]) for k in METRIC_KEYS)
     }

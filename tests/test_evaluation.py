@@ -183,3 +183,13 @@ def test_thumbs_down_feedback_becomes_draft_cases(
     assert main(missing) == 2
     assert "feedback export" in capsys.readouterr().err, "the error says how to make the file"
     assert len(drafts.read_text().splitlines()) == 1, "the drafts already written are kept"
+
+
+@pytest.mark.unit
+def test_every_metric_is_named_once_in_the_registry() -> None:
+    from evaluation.registry import METRIC_KEYS, QUESTION_SCORES
+    from evaluation.runner import aggregate
+
+    assert len(set(METRIC_KEYS)) == len(METRIC_KEYS)
+    assert tuple(aggregate([])) == METRIC_KEYS, "aggregate writes exactly the registered metrics"
+    assert "key_fact_recall" in QUESTION_SCORES and "latency_ms_p50" not in QUESTION_SCORES
