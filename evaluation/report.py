@@ -1,6 +1,6 @@
 """Writes a run's files: metrics.json, predictions.jsonl, per_question.csv, report.md, report.html.
 
-Plots are inline SVG drawn here, so report.html is one self-contained file.
+Plots are inline SVG (evaluation/plots.py), so report.html is one self-contained file.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from assistant.citations import strip_markers
 from evaluation.dataset import source_matches
 from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
+from evaluation.plots import bar_plot, figure, line_plot
 from evaluation.registry import QUESTION_SCORES
 from evaluation.runner import QuestionResult, aggregate
 
@@ -215,12 +216,12 @@ def _html(
     )
     part_heads = "".join(f"<th>{e(p)}</th>" for p in metrics.get("splits") or {})
     plots = [
-        _figure("Recall of gold documents by k", _line_plot(_recall_curve(results), "k", "recall")),
-        _figure("Rank of the first gold document", _bar_plot(_first_rank_counts(results))),
-        _figure("Refusals", _confusion(results)),
+        figure("Recall of gold documents by k", line_plot(_recall_curve(results), "k", "recall")),
+        figure("Rank of the first gold document", bar_plot(_first_rank_counts(results))),
+        figure("Refusals", _confusion(results)),
     ]
     if comparisons:
-        plots.append(_figure("Now against the baseline (with 95% CI)", _baseline_plot(results, comparisons)))
+        plots.append(figure("Now against the baseline (with 95% CI)", _baseline_plot(results, comparisons)))
     failures = "".join(
         f"<tr class='bad'><td>{e(r.case.id)}</td><td>{e(r.label)}</td><td>{e(r.case.question)}</td>"
         f"<td>{e(strip_markers(str(r.answer.get('answer', '')))[:300])}</td></tr>"
@@ -244,10 +245,6 @@ def _html(
         f"<div class='plots'>{''.join(plots)}</div>{gate}<h2>Questions that failed</h2><table>"
         f"<tr><th>id</th><th>failure</th><th>question</th><th>answer</th></tr>{failures}</table></body></html>\n"
     )
-
-
-def _figure(caption: str, svg: str) -> str:
-    return f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
 
 
 def _recall_curve(results: Sequence[QuestionResult]) -> list[tuple[float, float]]:
@@ -279,49 +276,6 @@ def _first_rank_counts(results: Sequence[QuestionResult]) -> list[tuple[str, int
         counts["miss" if first is None else str(first)] += 1
     order = [str(i) for i in range(1, 11)] + ["miss"]
     return [(k, counts[k]) for k in order if counts[k]]
-
-
-def _line_plot(points: Sequence[tuple[float, float]], xlabel: str, ylabel: str) -> str:
-    w, h, pad = 320, 220, 36
-    xs = [p[0] for p in points] or [0.0, 1.0]
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-
-    def sx(x: float) -> float:
-        return pad + (x - x0) / (x1 - x0) * (w - 2 * pad)
-
-    def sy(y: float) -> float:
-        return h - pad - y * (h - 2 * pad)
-
-    path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}" for i, (x, y) in enumerate(points))
-    dots = "".join(f"<circle cx='{sx(x):.1f}' cy='{sy(y):.1f}' r='3' fill='#0b5cad'/>" for x, y in points)
-    ticks = "".join(
-        f"<text x='{pad - 6}' y='{sy(t) + 4:.1f}' font-size='10' text-anchor='end'>{t:.1f}</text>"
-        for t in (0, 0.5, 1.0)
-    )
-    return (
-        f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>"
-        f"<line x1='{pad}' y1='{h - pad}' x2='{w - pad}' y2='{h - pad}' stroke='#889'/>"
-        f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{h - pad}' stroke='#889'/>{ticks}"
-        f"<path d='{path}' fill='none' stroke='#0b5cad' stroke-width='2'/>{dots}"
-        f"<text x='{w / 2}' y='{h - 6}' font-size='11' text-anchor='middle'>{xlabel}</text>"
-        f"<text x='10' y='{pad - 10}' font-size='11'>{ylabel}</text></svg>"
-    )
-
-
-def _bar_plot(bars: Sequence[tuple[str, int]]) -> str:
-    w, h, pad = 320, 220, 30
-    top = max((v for _, v in bars), default=1) or 1
-    width = (w - 2 * pad) / max(1, len(bars))
-    parts = []
-    for i, (label, value) in enumerate(bars):
-        bh = value / top * (h - 2 * pad)
-        x = pad + i * width
-        parts.append(
-            f"<rect x='{x + 2:.1f}' y='{h - pad - bh:.1f}' width='{width - 4:.1f}' height='{bh:.1f}' fill='#0b5cad'/>"
-            f"<text x='{x + width / 2:.1f}' y='{h - pad + 14}' font-size='10' text-anchor='middle'>{html.escape(label)}</text>"
-            f"<text x='{x + width / 2:.1f}' y='{h - pad - bh - 3:.1f}' font-size='10' text-anchor='middle'>{value}</text>"
-        )
-    return f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"
 
 
 def _confusion(results: Sequence[QuestionResult]) -> str:
