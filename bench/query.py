@@ -28,6 +28,7 @@ from assistant.index import Index  # noqa: E402
 from assistant.service import AssistantService  # noqa: E402
 from assistant.settings import Settings, load_settings  # noqa: E402
 from assistant.store import chunk_from_record  # noqa: E402
+from evaluation.corpus import DEFAULT_CACHE  # noqa: E402
 from ingest.chunking import ChunkSizing  # noqa: E402
 from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402
 
@@ -124,7 +125,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--index", type=Path, help="an index of the shared corpus (built if absent)")
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CACHE)
     parser.add_argument(
         "--synthetic", type=int, default=100_000, help="chunks in the synthetic index (0: skip)"
     )

@@ -16,6 +16,7 @@ import pytest
 from assistant.errors import IndexUnavailableError
 from assistant.index import Index
 from assistant.settings import Settings, load_settings
+from evaluation.corpus import evaluation_corpus
 from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor, IngestSummary
 from tests.conftest import REPO, SEED
@@ -149,9 +150,7 @@ def _make_bad_files(folder: Path) -> dict[str, str]:
     writer.encrypt("secret")
     with (folder / "encrypted.pdf").open("wb") as handle:
         writer.write(handle)
-    pdf = (
-        REPO.parent / "shared" / "corpus" / "iom" / "IOM_CED_Meta-evaluation_2020-2024_Brief_2025.pdf"
-    ).read_bytes()
+    pdf = (evaluation_corpus() / "iom" / "IOM_CED_Meta-evaluation_2020-2024_Brief_2025.pdf").read_bytes()
     (folder / "corrupted.pdf").write_bytes(pdf[: len(pdf) // 3])
     (folder / "empty.txt").write_bytes(b"")
     (folder / "junk.txt").write_bytes(bytes(range(256)) * 64)

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.documents import SourceDocument
 from assistant.errors import DocumentError
+from evaluation.corpus import DEFAULT_CACHE
 from ingest.cleaning import (
     decode_text,
     is_contents_page,
@@ -23,12 +24,13 @@ from ingest.cleaning import (
     strip_navigation,
 )
 from ingest.loaders import SUPPORTED_EXTENSIONS, load_document
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = DEFAULT_CACHE  # the locked evaluation documents, which `make corpus` puts there
 IOM = CORPUS / "iom"
-SEED = CORPUS / "seed" / "iom-albania-heads-of-border-police-western-balkans-2022.txt"
+SEED = REPO / "corpus" / "iom-albania-heads-of-border-police-western-balkans-2022.txt"
 AAP_REPORT = IOM / "IOM_CED_Evaluation_Accountability_to_Affected_Populations_Report_2024.pdf"
 AAP_BRIEF = IOM / "IOM_CED_Evaluation_Accountability_to_Affected_Populations_Brief_2024.pdf"
 META_REPORT = IOM / "IOM_CED_Meta-evaluation_of_IOM_Evaluations_2020-2024_Report_2025.pdf"
@@ -42,7 +44,7 @@ MISSING_MIGRANTS = IOM / "IOM_Missing_Migrants_Project_Global_Incidents_export_2
 REPOSITORY_CSV = IOM / "IOM_Evaluation_Repository_Export_2025-11-13.csv"
 RDH_CASE_STUDY = IOM / "IOM_Migration_Data_Strategy_Evaluation_Case_Study_Asia-Pacific_RDH_2025.pdf"
 
-CORPUS_FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")
+CORPUS_FILES = sorted([SEED, *(p for p in CORPUS.rglob("*") if p.is_file())])
 LONG_REPORTS = {AAP_REPORT, META_REPORT}
 # The pages that list contents, figures or tables with dot leaders, read off the PDFs.
 CONTENTS_PAGES = {AAP_REPORT: {4}, META_REPORT: {5, 6, 7, 8}, HOA_REPORT: {3}, RDH_CASE_STUDY: {2}}
@@ -68,7 +70,7 @@ def lines_of(doc: SourceDocument) -> list[str]:
 
 
 def test_the_shared_corpus_is_there() -> None:
-    assert len(CORPUS_FILES) == 17, f"expected the seed article and 16 IOM documents in {CORPUS}"
+    assert len(CORPUS_FILES) == 17, f"expected the seed article and 16 IOM documents in {CORPUS}: make corpus"
     assert {p.suffix for p in CORPUS_FILES} <= SUPPORTED_EXTENSIONS
 
 
