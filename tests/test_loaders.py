@@ -14,16 +14,10 @@ import pytest
 from assistant.documents import SourceDocument
 from assistant.errors import DocumentError
 from evaluation.corpus import DEFAULT_CACHE
-from ingest.cleaning import (
-    decode_text,
-    is_contents_page,
-    join_hyphenated,
-    normalize_text,
-    reflow_lines,
-    running_line_keys,
-    strip_navigation,
-)
+from ingest.cleaning import decode_text, normalize_text
 from ingest.loaders import SUPPORTED_EXTENSIONS, load_document
+from ingest.navigation import strip_navigation
+from ingest.reflow import is_contents_page, join_hyphenated, reflow_lines, running_line_keys
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

@@ -15,10 +15,11 @@ from lxml import etree
 
 from assistant.documents import SourceDocument
 from assistant.errors import DocumentError
-from ingest.cleaning import decode_text, normalize_text, squeeze_blank_lines, strip_navigation
+from ingest.cleaning import decode_text, normalize_text, squeeze_blank_lines
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_bytes, title_from_filename
 from ingest.loaders._markdown import markdown_sections
+from ingest.navigation import strip_navigation
 
 log = logging.getLogger(__name__)
 

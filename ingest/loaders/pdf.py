@@ -20,19 +20,19 @@ import pypdf
 
 from assistant.documents import Section, SourceDocument
 from assistant.errors import DocumentError
-from ingest.cleaning import (
-    drop_running_lines,
-    is_contents_page,
-    known_words,
-    normalize_text,
-    reflow_lines,
-    running_line_key,
-    running_line_keys,
-)
+from ingest.cleaning import normalize_text
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_bytes, title_from_filename
 from ingest.loaders._pdf_tables import MIN_RULES, PageBlock, count_rules, read_ruled_pages
 from ingest.loaders._tables import render_table
+from ingest.reflow import (
+    drop_running_lines,
+    is_contents_page,
+    known_words,
+    reflow_lines,
+    running_line_key,
+    running_line_keys,
+)
 
 log = logging.getLogger(__name__)
 

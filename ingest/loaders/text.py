@@ -12,10 +12,11 @@ from pathlib import Path
 
 from assistant.documents import SourceDocument
 from assistant.errors import DocumentError
-from ingest.cleaning import squeeze_blank_lines, strip_navigation
+from ingest.cleaning import squeeze_blank_lines
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_text, title_from_filename
 from ingest.loaders._markdown import markdown_sections, plain_inline
+from ingest.navigation import strip_navigation
 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n(?:---|\.\.\.)\n", re.DOTALL)
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
