@@ -33,8 +33,9 @@ from ui._middleware import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
 )
-from ui.api import API_PREFIX, ApiError, build_api_router, install_error_handlers
+from ui.api import API_PREFIX, build_api_router
 from ui.embed import build_embed_router
+from ui.errors import ApiError, install_error_handlers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
