@@ -4,6 +4,10 @@ question -> check -> standalone question -> hybrid retrieval -> extractive selec
          -> refuse when support is too weak
          -> provider draft (extractive, or an LLM with fallback)
          -> grounding guard -> answer with numbered citations
+
+Over 300 lines for now: besides the pipeline it holds the LLM's streamed, guard-checked draft
+(`_llm_draft`, `_verify`, `_complete`). Those move out when the extractive reader and the LLM
+providers share one answerer interface (issue: the `chat is None` branches), not before.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from assistant.answer import REFUSAL_TEXT, Answer, Citation, RetrievedPassage
 from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.extractive import ExtractiveAnswerer, Selection
@@ -24,14 +30,14 @@ from assistant.answering.llm import ChatModel, make_chat_model
 from assistant.answering.prompts import Message, answer_messages, condense_messages
 from assistant.citations import SENTENCE_DONE
 from assistant.conversation import is_follow_up, standalone_question
-from assistant.crosslingual import CrossLingualBridge
+from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.errors import AssistantError, IndexUnavailableError, InvalidQuestionError, ProviderError
+from assistant.filters import ChunkFilter
 from assistant.grounding import GroundingGuard, GroundingReport, parse_claims
 from assistant.index import Index
 from assistant.lexical import terms
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
 from assistant.settings import Settings
-from assistant.store import ChunkFilter
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +137,9 @@ class AssistantService:
         notices: list[str] = []
 
         standalone = self._standalone(question, history, chat, notices)
-        gloss = self.retriever.gloss(standalone)
-        passages, vector = self.retriever.retrieve(gloss.search_text, filters)
+        gloss, passages, vector = self._retrieve(standalone, filters)
         retrieved_at = time.perf_counter()
-        # A follow-up is read with its context resolved ("who carried it out? (the meta-evaluation
-        # ...)"): reading it by its own words alone answered fewer follow-ups on both dataset parts.
-        # The kind of fact asked is the follow-up's own ("who", not the earlier "when").
-        selection = self.extractive.select(gloss.search_text, passages, vector, gloss, asked=question)
+        selection = self._read(question, gloss, passages, vector)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
@@ -230,12 +232,28 @@ class AssistantService:
         return path
 
     def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
-        """Retrieval and extractive selection alone (for evaluation and calibration)."""
-        gloss = self.retriever.gloss(check_question(question))
-        passages, vector = self.retriever.retrieve(gloss.search_text, filters)
-        return passages, self.extractive.select(gloss.search_text, passages, vector, gloss)
+        """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
+        fitting the decision model)."""
+        question = check_question(question)
+        gloss, passages, vector = self._retrieve(question, filters)
+        return passages, self._read(question, gloss, passages, vector)
 
     # -- steps --------------------------------------------------------------------------
+
+    def _retrieve(
+        self, standalone: str, filters: ChunkFilter | None
+    ) -> tuple[Gloss, list[Passage], np.ndarray]:
+        """The question glossed for its words in other languages, its passages and its vector."""
+        gloss = self.retriever.gloss(standalone)
+        passages, vector = self.retriever.retrieve(gloss.search_text, filters)
+        return gloss, passages, vector
+
+    def _read(self, asked: str, gloss: Gloss, passages: list[Passage], vector: np.ndarray) -> Selection:
+        """The sentences that answer. A follow-up is read with its context resolved ("who carried
+        it out? (the meta-evaluation ...)"): reading it by its own words alone answered fewer
+        follow-ups on both dataset parts. The kind of fact asked is the user's own ("who", not
+        the earlier question's "when")."""
+        return self.extractive.select(gloss.search_text, passages, vector, gloss, asked=asked)
 
     def _require_index(self) -> None:
         if self.index.store.count() == 0:

@@ -21,16 +21,14 @@ from assistant.answering.decision import (
     Evidence,
     TermStatistics,
     disagreeing,
-    holds,
     missing_entities,
-    must_state,
     off_document,
     question_entities,
     refusal_reason,
     unknown_entities,
-    wanted_kind,
     word_coverage,
 )
+from assistant.answering.facts import holds, must_state, wanted_kind
 from assistant.crosslingual import Gloss
 from assistant.embedder import Embedder
 from assistant.grounding import Claim
@@ -88,7 +86,7 @@ class Selection:
 
 @dataclass(frozen=True)
 class ExtractiveConfig:
-    """Knobs of sentence selection (cost and length, not scoring: that is the fitted model)."""
+    """Knobs of sentence selection: cost and length (the scoring is SENTENCE_WEIGHTS)."""
 
     passages: int = 6  # how many top passages to read
     max_sentences: int = 3
@@ -100,7 +98,7 @@ class ExtractiveConfig:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A passage sentence worth reading, with what the reader model reads of it."""
+    """A passage sentence worth reading, with the features it is scored on (SENTENCE_WEIGHTS)."""
 
     text: str
     passage: int
@@ -122,13 +120,10 @@ class ExtractiveAnswerer:
         self.stats = stats
         self.config = config or ExtractiveConfig()
 
-    def _candidates(
-        self, question: str, passages: Sequence[Passage], kind: str | None = None
-    ) -> list[Candidate]:
-        """Every sentence of the top passages with its features (the kind of fact asked given);
+    def _candidates(self, question: str, passages: Sequence[Passage], wanted: str | None) -> list[Candidate]:
+        """Every sentence of the top passages with its features (`wanted`: the kind of fact asked);
         the passage's own similarity stands in for each sentence's meaning until it is read."""
         cfg = self.config
-        wanted = kind
         question_terms = set(terms(question))
         weights = {t: self.stats.idf(t) for t in question_terms}
         total = math.fsum(weights.values()) or 1.0  # fsum: the same whatever the set order
@@ -176,7 +171,8 @@ class ExtractiveAnswerer:
         keeps the few sentences worth embedding, so latency stays flat however long the passages.
         """
         cfg = self.config
-        found = self._candidates(question, passages, kind=wanted_kind(asked or question))
+        wanted = wanted_kind(asked or question)
+        found = self._candidates(question, passages, wanted)
         if not found:
             return Selection([])
         found.sort(key=lambda c: -c.score())
@@ -198,7 +194,6 @@ class ExtractiveAnswerer:
             key=lambda s: -s.support,
         )
 
-        wanted = wanted_kind(asked or question)
         standalone = gloss.question if gloss is not None else question
         entities = question_entities(standalone, gloss, self.stats)
         unknown = unknown_entities(entities, gloss, self.stats)
