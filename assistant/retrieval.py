@@ -20,9 +20,9 @@ import numpy as np
 from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.dense import DenseIndex
 from assistant.documents import Chunk
+from assistant.filters import ChunkFilter
 from assistant.index import Index
 from assistant.lexical import LexicalIndex
-from assistant.store import ChunkFilter
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder

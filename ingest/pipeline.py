@@ -13,6 +13,9 @@ still `pending` from a killed run):
 Files gone from disk lose their chunks, then their entry. Whatever step a kill
 interrupts, the next run redoes that file from step 1 and reaches the same ids a
 clean run produces. A file that fails to load keeps its previous chunks.
+
+Over 300 lines on purpose: the crash-safe order of manifest, store and vectors (steps 1-4) is
+checked by reading it in one place; loading, cleaning and chunking live in their own modules.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexUnavailableError, InvalidQuestionError
+from assistant.filters import ChunkFilter
 from assistant.index import Index
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
-from assistant.store import ChunkFilter
 from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
 from tests.conftest import SEED

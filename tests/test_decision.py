@@ -10,16 +10,15 @@ import pytest
 from assistant.answering.decision import (
     Evidence,
     decide,
-    holds,
     load_decision_model,
     missing_entities,
     off_document,
     question_entities,
     refusal_reason,
     unknown_entities,
-    wanted_kind,
     word_coverage,
 )
+from assistant.answering.facts import holds, wanted_kind
 from assistant.answering.fitted import DECISION, LogisticModel
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk

@@ -23,9 +23,9 @@ from assistant.errors import (
     IndexUnavailableError,
 )
 from assistant.feedback import FeedbackStore
+from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, StreamEvent
 from assistant.settings import Settings
-from assistant.store import ChunkFilter
 from ui.errors import ApiError, error_code
 from ui.schemas import (
     ERROR_RESPONSES,

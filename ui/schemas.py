@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.feedback import MAX_COMMENT_CHARS, Rating
+from assistant.filters import ChunkFilter
 from assistant.settings import Provider
-from assistant.store import ChunkFilter
 
 MAX_HISTORY_MESSAGES = 40
 MAX_TEXT_CHARS = 20_000

@@ -2,7 +2,7 @@
 
 A sentence is offered as the answer only when
 1. it states the kind of fact the question asks for, when that is a date, a number or an
-   amount of money (`wanted_kind`, `holds`);
+   amount of money (`facts.wanted_kind`, `facts.holds`);
 2. its passage agrees with the question's specific entities: every name, acronym, year and
    number the question gives stands in the passage (text, title or heading), itself or, for a
    question in another language, one of its glosses. A line about another country, office or
@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from assistant.answering.facts import STATED, YEAR
 from assistant.answering.fitted import DECISION, LogisticModel, load_model
 from assistant.crosslingual import Gloss
 from assistant.lexical import stem, terms
@@ -48,26 +49,6 @@ class TermStatistics(Protocol):
         ...
 
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|août|déc)[a-zé]*\.?"
-_YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
-# A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
-DATE = re.compile(
-    rf"{_YEAR}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
-    r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
-    re.IGNORECASE,
-)
-_AMOUNT = re.compile(
-    r"(?:usd|us\$|eur|chf|gbp|\$|€|£)\s?\d|\d\s?(?:usd|eur|chf|gbp|€|\$)|\b(?:dollars?|euros?|francs?)\b"
-    r"|\d\s*(?:million|billion|mn|bn|m)\b",
-    re.IGNORECASE,
-)
-_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
-# Kinds of fact whose absence from a sentence is plain to see, as a reply names them.
-STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
 # Capitalised words that open questions in the languages staff write in: never entities.
 _QUESTION_WORDS = frozenset(
     fold(w)
@@ -77,58 +58,6 @@ _QUESTION_WORDS = frozenset(
     dónde donde cómo como según por qué que çfarë cili cila cilat kush kur sa ku si pse sipas në
     i e të""".split()
 )
-
-
-# What each kind of question says, folded, in English, French, Spanish and Albanian.
-_ASKS_DATE = re.compile(
-    r"\b(what year|which year|what date|since when|quand|depuis quand|quelle date|quel jour|quelle annee"
-    r"|en quel mois|cuando|desde cuando|que fecha|que ano|en que ano|kur|ne cilin vit|cilen date)\b"
-)
-_ASKS_AMOUNT = re.compile(
-    r"\b(budget|cost|costs|spent|spend|funding amount|how much money|montant|cout|presupuesto|costo"
-    r"|coste|buxhet\w*|kosto\w*)\b"
-)
-_ASKS_NUMBER = re.compile(
-    r"\b(how many|how much|number of|what percentage|what share|combien|nombre de|pourcentage|quelle part"
-    r"|cuantos|cuantas|cuanto|numero de|porcentaje|que parte|sa|perqindj\w*)\b"
-)
-_ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\b")
-
-
-def wanted_kind(question: str) -> str | None:
-    """The kind of fact a question asks for: date, amount (of money), number or name."""
-    q = fold(question).strip().lstrip("¿¡")
-    # "when" asks for a date at the head of a question, not in "... include when using X"
-    if re.search(
-        r"^(?:and |but |so )?when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had)\b", q
-    ) or _ASKS_DATE.search(q):
-        return "date"
-    if _ASKS_AMOUNT.search(q):
-        return "amount"
-    if _ASKS_NUMBER.search(q):
-        return "number"
-    if _ASKS_NAME.search(q):
-        return "name"
-    return None
-
-
-def holds(kind: str | None, sentence: str, question: str) -> bool:
-    """Whether a sentence holds a fact of the kind asked, other than the question's own."""
-    if kind == "name":
-        return bool(_PROPER.search(sentence))
-    if kind == "amount":
-        return bool(_AMOUNT.search(sentence))
-    if kind == "date":
-        return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
-    if kind == "number":  # a count: a number that is not a date or a year, nor in the question
-        numbers = set(_NUMBER.findall(DATE.sub(" ", sentence)))
-        return bool(numbers - set(_NUMBER.findall(question)))
-    return False
-
-
-def must_state(kind: str | None) -> bool:
-    """Whether an answer must state the kind of fact asked (dates, numbers and amounts)."""
-    return kind in STATED
 
 
 _ENTITY = re.compile(r"[^\W_]+(?:[./\-][^\W_]+)*")
@@ -187,7 +116,7 @@ def missing_entities(entities: Sequence[str], passage: str, gloss: Gloss | None 
 def _document_wide(entity: str) -> bool:
     """Acronyms and years: documents define an acronym once and then say "the programme", and
     give a report's year on its cover, so these need only stand in the passage's document."""
-    return is_acronym(entity) or bool(re.fullmatch(_YEAR, entity))
+    return is_acronym(entity) or bool(re.fullmatch(YEAR, entity))
 
 
 def disagreeing(
