@@ -1,13 +1,9 @@
 """The one service behind the CLI, the HTTP API, the chat UI and evaluation.
 
-question -> check -> standalone question -> hybrid retrieval -> extractive selection
-         -> refuse when support is too weak
-         -> provider draft (extractive, or an LLM with fallback)
-         -> grounding guard -> answer with numbered citations
-
-Over 300 lines for now: besides the pipeline it holds the LLM's streamed, guard-checked draft
-(`_llm_draft`, `_verify`, `_complete`). Those move out when the extractive reader and the LLM
-providers share one answerer interface (issue: the `chat is None` branches), not before.
+question -> check -> standalone question -> glossed, hybrid retrieval -> sentence reader
+         -> decision: refuse when no sentence answers
+         -> the provider's answerer drafts (answering/answerers.py), the grounding guard checks
+         -> answer with numbered citations
 """
 
 from __future__ import annotations
@@ -24,16 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer import REFUSAL_TEXT, Answer, Citation, RetrievedPassage
+from assistant.answering.answerers import Answerer, Draft, make_answerer
 from assistant.answering.decision import decide, load_decision_model
-from assistant.answering.extractive import ExtractiveAnswerer, Selection
-from assistant.answering.llm import ChatModel, make_chat_model
-from assistant.answering.prompts import Message, answer_messages, condense_messages
-from assistant.citations import SENTENCE_DONE
-from assistant.conversation import is_follow_up, standalone_question
+from assistant.answering.prompts import Message
+from assistant.answering.reader import Selection, SentenceReader
+from assistant.conversation import MAX_QUESTION_CHARS
 from assistant.crosslingual import CrossLingualBridge, Gloss
-from assistant.errors import AssistantError, IndexUnavailableError, InvalidQuestionError, ProviderError
+from assistant.errors import AssistantError, IndexUnavailableError, InvalidQuestionError
 from assistant.filters import ChunkFilter
-from assistant.grounding import GroundingGuard, GroundingReport, parse_claims
+from assistant.grounding import GroundingGuard, GroundingReport
 from assistant.index import Index
 from assistant.lexical import terms
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
@@ -41,8 +36,6 @@ from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
-LLM_PASSAGES = 6
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _FULL_STOPS = (".", "!", "?", "…", '"', "”", "’", ")")  # a sentence that ends with one of these is complete
 
@@ -91,9 +84,9 @@ class AssistantService:
         self.retriever = Retriever(
             self.index, retrieval or RetrievalConfig(), settings.reranker_model, bridge
         )
-        self.extractive = ExtractiveAnswerer(self.index.embedder, self.retriever.lexical)
+        self.reader = SentenceReader(self.index.embedder, self.retriever.lexical)
         self.guard = GroundingGuard(self.index.embedder)
-        self._chat_models: dict[str, ChatModel | None] = {}
+        self._answerers: dict[str, Answerer] = {}
         self._lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------
@@ -132,72 +125,42 @@ class AssistantService:
         started = time.perf_counter()
         question = check_question(question)
         provider_name = provider or self.settings.llm_provider
-        chat = self._chat_model(provider_name)
+        answerer = self._answerer(provider_name)
         self._require_index()
         notices: list[str] = []
 
-        standalone = self._standalone(question, history, chat, notices)
+        standalone = answerer.standalone(question, history, notices)
         gloss, passages, vector = self._retrieve(standalone, filters)
         retrieved_at = time.perf_counter()
         selection = self._read(question, gloss, passages, vector)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
+        refused = not passages or not selection.sentences or not answerable
+        text, citations = "", list[Citation]()
 
-        if not passages or not selection.sentences or not answerable:
-            reason = selection.reason or ""
-            text = f"{REFUSAL_TEXT} {reason}".strip()
+        if refused:
+            text = f"{REFUSAL_TEXT} {selection.reason or ''}".strip()
+            notices.append("The closest passages found are listed under the sources.")
             yield StreamEvent("token", text)
-            timings["answer"] = _ms(retrieved_at)
-            timings["total"] = _ms(started)
-            yield StreamEvent(
-                "answer",
-                answer=Answer(
-                    answer=text,
-                    refused=True,
-                    citations=[],
-                    retrieved=retrieved,
-                    notices=[*notices, "The closest passages found are listed under the sources."],
-                    provider=provider_name,
-                    timings_ms=timings,
-                    question=question,
-                    standalone_question=standalone,
-                ),
-            )
-            return
-
-        used = passages[:LLM_PASSAGES] if chat else passages
-        report: GroundingReport | None = None
-        if chat is not None:
-            report, llm_refused = yield from self._llm_draft(chat, standalone, used, notices)
-            if llm_refused:
-                notices.append("The language model found no answer; showing the best matching sentences.")
-                report = None
-        if report is None or not report.claims:
-            if report is not None:
+        else:
+            draft = yield from _tokens(answerer.draft(standalone, passages, selection, notices))
+            report = draft.report
+            if report.removed:
                 notices.append(
-                    "The language model's answer could not be verified against the documents; "
-                    "showing the sentences that answer it from the documents instead."
+                    f"{len(report.removed)} sentence(s) removed: the cited documents do not support them."
                 )
-            used = passages
-            report = self.guard.check(selection.claims(), [p.chunk.text for p in used])
-            if chat is None:
-                yield StreamEvent("token", _compose(report, used)[0])
-        if report.removed:
-            notices.append(
-                f"{len(report.removed)} sentence(s) removed: the cited documents do not support them."
-            )
-        if report.invalid_citations:
-            notices.append(f"{report.invalid_citations} citation(s) to no source were dropped.")
-
-        text, citations = _compose(report, used)
-        refused = not citations
+            if report.invalid_citations:
+                notices.append(f"{report.invalid_citations} citation(s) to no source were dropped.")
+            text, citations = _compose(report, draft.passages)
+            refused = not citations
+            text = text if not refused else REFUSAL_TEXT
         timings["answer"] = _ms(retrieved_at)
         timings["total"] = _ms(started)
         yield StreamEvent(
             "answer",
             answer=Answer(
-                answer=text if not refused else REFUSAL_TEXT,
+                answer=text,
                 refused=refused,
                 citations=citations,
                 retrieved=retrieved,
@@ -253,7 +216,7 @@ class AssistantService:
         it out? (the meta-evaluation ...)"): reading it by its own words alone answered fewer
         follow-ups on both dataset parts. The kind of fact asked is the user's own ("who", not
         the earlier question's "when")."""
-        return self.extractive.select(gloss.search_text, passages, vector, gloss, asked=asked)
+        return self.reader.select(gloss.search_text, passages, vector, gloss, asked=asked)
 
     def _require_index(self) -> None:
         if self.index.store.count() == 0:
@@ -261,99 +224,21 @@ class AssistantService:
                 "the index is empty: run `iom-assistant ingest` (or `make serve`) to index the corpus folder"
             )
 
-    def _chat_model(self, provider: str) -> ChatModel | None:
+    def _answerer(self, provider: str) -> Answerer:
         with self._lock:
-            if provider not in self._chat_models:
-                s = self.settings
-                self._chat_models[provider] = make_chat_model(
-                    provider,
-                    base_url=s.llm_base_url,
-                    model=s.llm_model,
-                    api_key=s.llm_api_key,
-                    model_path=s.llm_model_path,
-                    timeout_s=s.llm_timeout_s,
-                )
-            return self._chat_models[provider]
+            if provider not in self._answerers:
+                self._answerers[provider] = make_answerer(provider, self.settings, self.guard)
+            return self._answerers[provider]
 
-    def _standalone(
-        self, question: str, history: Sequence[Message], chat: ChatModel | None, notices: list[str]
-    ) -> str:
-        if not history or not is_follow_up(question):
-            return question
-        if chat is not None:
-            try:
-                rewritten = self._complete(chat, condense_messages(question, history), max_tokens=80)
-                rewritten = rewritten.strip().strip('"').splitlines()[0] if rewritten.strip() else ""
-                if 3 <= len(rewritten) <= MAX_QUESTION_CHARS and terms(rewritten):
-                    return rewritten
-            except ProviderError as exc:
-                log.warning("question rewrite failed: %s", exc)
-                notices.append("The language model is unavailable; follow-up resolved without it.")
-        return standalone_question(question, history)
 
-    def _complete(self, chat: ChatModel, messages: list[Message], max_tokens: int) -> str:
-        deadline = time.monotonic() + self.settings.llm_timeout_s
-        parts = []
-        for piece in chat.stream(messages, max_tokens=max_tokens):
-            parts.append(piece)
-            if time.monotonic() > deadline:
-                raise ProviderError(f"the LLM took longer than {self.settings.llm_timeout_s:g} s")
-        return "".join(parts)
-
-    def _llm_draft(
-        self, chat: ChatModel, question: str, passages: list[Passage], notices: list[str]
-    ) -> Generator[StreamEvent, None, tuple[GroundingReport | None, bool]]:
-        """Stream the LLM's answer sentence by sentence, each shown only once the guard backs it.
-
-        Returns the grounding report (None when the LLM failed) and whether the LLM refused.
-        """
-        deadline = time.monotonic() + self.settings.llm_timeout_s
-        texts = [p.chunk.text for p in passages]
-        report = GroundingReport()
-        draft: list[str] = []
-        pending = ""
+def _tokens(draft: Generator[str, None, Draft]) -> Generator[StreamEvent, None, Draft]:
+    """An answerer's checked sentences as token events; its draft at the end."""
+    while True:
         try:
-            for piece in chat.stream(answer_messages(question, passages)):
-                draft.append(piece)
-                pending += piece
-                while (cut := _complete_sentence(pending)) is not None:
-                    yield from self._verify(pending[:cut], texts, report)
-                    pending = pending[cut:]
-                if time.monotonic() > deadline:
-                    raise ProviderError(f"the LLM took longer than {self.settings.llm_timeout_s:g} s")
-        except ProviderError as exc:
-            log.warning("LLM failed, falling back to extractive: %s", exc)
-            notices.append(
-                "The language model is unavailable or too slow; this answer was extracted from the documents."
-            )
-            return None, False
-        text = "".join(draft).strip()
-        if not text:
-            notices.append(
-                "The language model returned nothing; this answer was extracted from the documents."
-            )
-            return None, False
-        if REFUSAL_TEXT.lower().rstrip(".") in text.lower() and len(text) < 2 * len(REFUSAL_TEXT):
-            return None, True
-        yield from self._verify(pending, texts, report)
-        return report, False
-
-    def _verify(self, text: str, passages: list[str], report: GroundingReport) -> Iterator[StreamEvent]:
-        """Ground a piece of LLM text, add the outcome to `report`, stream what survives."""
-        claims, invalid = parse_claims(text, len(passages))
-        part = self.guard.check(claims, passages, invalid)
-        report.claims.extend(part.claims)
-        report.removed.extend(part.removed)
-        report.recited += part.recited
-        report.invalid_citations += part.invalid_citations
-        for claim in part.claims:
-            yield StreamEvent("token", f"{claim.text} ")
-
-
-def _complete_sentence(text: str) -> int | None:
-    """Where the first complete sentence (with its citation markers) of streamed text ends."""
-    match = SENTENCE_DONE.search(text)
-    return match.end() if match else None
+            piece = next(draft)
+        except StopIteration as done:
+            return done.value
+        yield StreamEvent("token", piece)
 
 
 def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:

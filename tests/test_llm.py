@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import REFUSAL_TEXT
+from assistant.answering.llm import OpenAIChat
 from assistant.index import Index
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
@@ -87,8 +88,7 @@ def test_guard_rejects_smollm2_closed_book_hallucinations(smollm2_server: str, s
     from assistant.grounding import parse_claims
 
     service = llm_service(seed_index, smollm2_server)
-    chat = service._chat_model("openai")
-    assert chat is not None
+    chat = OpenAIChat(smollm2_server, "default", "not-needed", timeout_s=120)
     raw = "".join(chat.stream([("system", "Answer briefly."), ("user", QUESTION)], max_tokens=120))
     passages, _ = service.retriever.retrieve(QUESTION)
     texts = [p.chunk.text for p in passages]

@@ -85,7 +85,7 @@ class Selection:
 
 
 @dataclass(frozen=True)
-class ExtractiveConfig:
+class ReaderConfig:
     """Knobs of sentence selection: cost and length (the scoring is SENTENCE_WEIGHTS)."""
 
     passages: int = 6  # how many top passages to read
@@ -110,15 +110,15 @@ class Candidate:
         return sum(weight * self.features[name] for name, weight in SENTENCE_WEIGHTS.items())
 
 
-class ExtractiveAnswerer:
+class SentenceReader:
     """Chooses the passage sentences that best answer a question."""
 
     def __init__(
-        self, embedder: Embedder, stats: TermStatistics, config: ExtractiveConfig | None = None
+        self, embedder: Embedder, stats: TermStatistics, config: ReaderConfig | None = None
     ) -> None:
         self.embedder = embedder
         self.stats = stats
-        self.config = config or ExtractiveConfig()
+        self.config = config or ReaderConfig()
 
     def _candidates(self, question: str, passages: Sequence[Passage], wanted: str | None) -> list[Candidate]:
         """Every sentence of the top passages with its features (`wanted`: the kind of fact asked);
