@@ -13,11 +13,14 @@ created_at  # assistant/feedback.py: a stored column
 chunks_embedded  # ingest/pipeline.py: in the ingest --json summary
 _.chunks_embedded
 documents  # ui/api.py: /api/health field
+proxy_headers  # ui/app.py: ServerOptions, keyword arguments of uvicorn
+timeout_graceful_shutdown
 gold_evidence  # evaluation/dataset.py: read by the gold-quote test
 # hooks that pydantic, pydantic-settings and FastAPI call by decorator or by name
 model_config
 _._split_keys
 _._check_pairs
+_._check_networks
 _._check_root_path
 _.settings_customise_sources
 dotenv_settings

@@ -6,6 +6,7 @@ A bad value stops start-up with a `ConfigurationError` naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
         description="Header set by the reverse proxy with the signed-in user (e.g. X-Forwarded-User); "
         "when set, the chat refuses requests without it. Only safe behind a proxy that sets it.",
     )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("127.0.0.1", "::1"),
+        description="Addresses or networks (CIDR) of the reverse proxies whose headers are believed: "
+        "TRUSTED_USER_HEADER and X-Forwarded-*, comma-separated. Other clients' headers are ignored.",
+    )
     ui_auth: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="user:password pairs for the chat's own login page, comma-separated; "
@@ -115,13 +121,27 @@ class Settings(BaseSettings):
         description="URL path prefix when served behind a reverse proxy that strips it, e.g. /assistant.",
     )
 
-    @field_validator("api_keys", "cors_origins", "frame_ancestors", "ui_auth", mode="before")
+    @field_validator(
+        "api_keys", "cors_origins", "frame_ancestors", "trusted_proxies", "ui_auth", mode="before"
+    )
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str) and value.lstrip().startswith("["):
             return json.loads(value)  # a JSON list, as pydantic-settings reads lists
         if isinstance(value, str):
             return tuple(k.strip() for k in value.split(",") if k.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{network!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+                ) from exc
         return value
 
     @field_validator("ui_auth")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +105,36 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) ->
     index.manifest.close()
     assert not summary.files_failed, summary.files_failed
     return settings
+
+
+class ServerThread:
+    """uvicorn serving the app in a thread, on a loopback port."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        import uvicorn
+
+        from assistant.service import AssistantService
+        from ui.app import create_app, server_options
+
+        service = AssistantService(settings)
+        service.warm_up()
+        config = uvicorn.Config(
+            create_app(settings, service), host="127.0.0.1", port=port, log_level="warning",
+            **server_options(settings),
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the app server did not start")
+            time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)

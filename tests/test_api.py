@@ -21,11 +21,12 @@ from _web_corpus import (
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from assistant.errors import ConfigurationError
 from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService
-from assistant.settings import Settings
+from assistant.settings import Settings, load_settings
 from tests.conftest import clean_environment
-from ui.app import create_app
+from ui.app import check_exposure, create_app
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +65,14 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def _app_with(settings: Settings, service: AssistantService, **changes: Any) -> TestClient:
-    return TestClient(create_app(settings.model_copy(update=changes), service), raise_server_exceptions=False)
+PROXY = ("127.0.0.1", 50000)  # a trusted proxy (the default TRUSTED_PROXIES); TestClient is "testclient"
+
+
+def _app_with(
+    settings: Settings, service: AssistantService, client: tuple[str, int] | None = None, **changes: Any
+) -> TestClient:
+    app = create_app(settings.model_copy(update=changes), service)
+    return TestClient(app, raise_server_exceptions=False, **({"client": client} if client else {}))
 
 
 def _assert_error(response: Any, status: int | None = None) -> dict[str, Any]:
@@ -319,6 +326,30 @@ def test_api_keys_guard_the_api(web_settings: Settings, service: AssistantServic
         assert client.get(f"/api/sources/{SEED.name}", headers={"Authorization": "Bearer k-one"}).is_success
         assert client.get("/api/health").status_code == 200
 
+        # The chat's routes are behind the same door: no key, no page, no queue, no config.
+        for path in ("/", "/config", "/embed"):
+            assert client.get(path).status_code == 401, path
+        assert client.post("/gradio_api/queue/join", json={}).status_code == 401
+        assert client.get("/", headers={"Authorization": "Bearer k-one"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/call/respond",
+        "/gradio_api/run/respond",
+        "/gradio_api/api/respond",
+        "/gradio_api/upload",
+        "/gradio_api/info",
+        "/monitoring/summary",
+    ],
+)
+def test_gradio_routes_the_page_does_not_use_are_404(client: TestClient, path: str) -> None:
+    """They would answer questions around the API's door and limits, or store uploads."""
+    response = client.post(path, json={"data": ["When was the meeting?"]})
+    assert _assert_error(response, 404)["error"] == "not_found"
+    assert client.get(path).status_code == 404
+
 
 def test_cors_preflight_allows_only_configured_origins(client: TestClient) -> None:
     preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
@@ -340,10 +371,14 @@ def test_pages_carry_frame_ancestors_and_nosniff(client: TestClient) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_embed_page_shows_snippets_with_the_public_address(client: TestClient) -> None:
-    response = client.get(
-        "/embed", headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "assistant.iom.example"}
-    )
+def test_embed_page_shows_snippets_with_the_public_address(
+    web_settings: Settings, service: AssistantService
+) -> None:
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "assistant.iom.example"}
+    with _app_with(web_settings, service) as client:  # not a trusted proxy: its headers are ignored
+        assert '<iframe src="http://testserver/"' in client.get("/embed", headers=forwarded).text
+    with _app_with(web_settings, service, client=PROXY) as client:
+        response = client.get("/embed", headers=forwarded)
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -366,11 +401,32 @@ def test_embed_page_ignores_malformed_forwarded_headers(client: TestClient) -> N
 
 
 def test_trusted_user_header_guards_the_chat(web_settings: Settings, service: AssistantService) -> None:
-    with _app_with(web_settings, service, trusted_user_header="X-Forwarded-User") as client:
-        assert client.get("/").status_code == 401
-        assert client.get("/embed").status_code == 401
-        assert client.get("/", headers={"X-Forwarded-User": "ana"}).status_code == 200
-        assert client.get("/embed", headers={"X-Forwarded-User": "ana"}).status_code == 200
+    user = {"X-Forwarded-User": "ana"}
+    ask = {"question": BUDVA_QUESTION}
+    with _app_with(web_settings, service, client=PROXY, trusted_user_header="X-Forwarded-User") as proxy:
+        for path in ("/", "/embed", f"/api/sources/{SEED.name}"):
+            assert proxy.get(path).status_code == 401, path
+            assert proxy.get(path, headers=user).status_code == 200, path
+        assert proxy.post("/api/ask", json=ask).status_code == 401
+        assert proxy.post("/api/ask", json=ask, headers=user).status_code == 200
+    # The same header from any other client is not believed.
+    with _app_with(web_settings, service, trusted_user_header="X-Forwarded-User") as direct:
+        for path in ("/", "/embed", f"/api/sources/{SEED.name}"):
+            assert direct.get(path, headers=user).status_code == 401, path
+        assert direct.post("/api/ask", json=ask, headers=user).status_code == 401
+
+
+def test_a_user_header_on_a_public_bind_needs_the_proxy_named(web_settings: Settings) -> None:
+    header = web_settings.model_copy(update={"trusted_user_header": "X-Forwarded-User"})
+    with pytest.raises(ConfigurationError, match="IOM_ASSISTANT_TRUSTED_PROXIES"):
+        check_exposure(header, "0.0.0.0")
+    check_exposure(header, "127.0.0.1")
+    named = load_settings(
+        index_dir=web_settings.index_dir,
+        trusted_user_header="X-Forwarded-User",
+        trusted_proxies=("10.0.0.5",),
+    )
+    check_exposure(named, "0.0.0.0")
 
 
 def test_ui_auth_requires_a_login(web_settings: Settings, service: AssistantService) -> None:
@@ -378,9 +434,14 @@ def test_ui_auth_requires_a_login(web_settings: Settings, service: AssistantServ
         assert client.get("/config").status_code == 401
         bad = client.post("/login", data={"username": "ana", "password": "wrong"})
         assert bad.status_code == 400
+        assert client.get(f"/api/sources/{SEED.name}").status_code == 401
+        assert client.post("/api/ask", json={"question": BUDVA_QUESTION}).status_code == 401
         good = client.post("/login", data={"username": "ana", "password": "s3cret"})
         assert good.status_code == 200, good.text
         assert client.get("/config").status_code == 200
+        # Signed in to the chat, the citation links and the API open with the same session.
+        assert client.get(f"/api/sources/{SEED.name}").status_code == 200
+        assert client.post("/api/ask", json={"question": BUDVA_QUESTION}).status_code == 200
 
 
 # -- feedback and docs ------------------------------------------------------------------------

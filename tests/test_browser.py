@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.server
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect, sy
 
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
-from tests.conftest import clean_environment, free_port
+from tests.conftest import ServerThread, clean_environment, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -44,38 +43,6 @@ CHROMIUM_ARGS = [
 ]
 ANSWER_TIMEOUT_MS = 60_000
 REFUSAL = "I could not find this in the IOM documents"
-
-
-class _ServerThread:
-    """uvicorn serving the app in a thread, on a loopback port."""
-
-    def __init__(self, settings: Settings, port: int) -> None:
-        import uvicorn
-
-        from assistant.service import AssistantService
-        from ui.app import create_app
-
-        service = AssistantService(settings)
-        service.warm_up()
-        config = uvicorn.Config(
-            create_app(settings, service), host="127.0.0.1", port=port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}/"
-
-    def __enter__(self) -> _ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the app server did not start")
-            time.sleep(0.1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 class _FramePage(http.server.BaseHTTPRequestHandler):
@@ -117,13 +84,13 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory, ports: tuple[int, int
 
 
 @pytest.fixture(scope="module")
-def server(web_settings: Settings, ports: tuple[int, int]) -> Iterator[_ServerThread]:
-    with _ServerThread(web_settings, ports[0]) as running:
+def server(web_settings: Settings, ports: tuple[int, int]) -> Iterator[ServerThread]:
+    with ServerThread(web_settings, ports[0]) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def frame_url(server: _ServerThread, ports: tuple[int, int]) -> Iterator[str]:
+def frame_url(server: ServerThread, ports: tuple[int, int]) -> Iterator[str]:
     handler = type("FramePage", (_FramePage,), {"chat_url": server.url})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", ports[1]), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -202,7 +169,7 @@ def _wait_answer(scope: Scope, count: int, contains: str) -> Locator:
 
 
 def test_chat_answers_with_a_citation_that_opens_its_highlighted_passage(
-    server: _ServerThread, page: Page, outside: list[str]
+    server: ServerThread, page: Page, outside: list[str]
 ) -> None:
     page.goto(server.url)
     expect(page.get_by_text("When did IOM organize the meeting")).to_be_visible()
@@ -235,7 +202,7 @@ def test_chat_answers_with_a_citation_that_opens_its_highlighted_passage(
     assert outside == []
 
 
-def test_out_of_corpus_question_is_refused_with_closest_sources(server: _ServerThread, page: Page) -> None:
+def test_out_of_corpus_question_is_refused_with_closest_sources(server: ServerThread, page: Page) -> None:
     page.goto(server.url)
 
     _ask(page, OUT_OF_CORPUS_QUESTION)
@@ -248,7 +215,7 @@ def test_out_of_corpus_question_is_refused_with_closest_sources(server: _ServerT
     _shot(page, "chat-refusal.png")
 
 
-def test_follow_up_and_new_conversation(server: _ServerThread, page: Page) -> None:
+def test_follow_up_and_new_conversation(server: ServerThread, page: Page) -> None:
     page.goto(server.url)
     page.get_by_text("When did IOM organize the meeting").click()
     _wait_answer(page, 1, BUDVA_DATE)
@@ -267,7 +234,7 @@ def test_follow_up_and_new_conversation(server: _ServerThread, page: Page) -> No
     expect(panel.locator("details.iom-turn")).to_have_count(0)
 
 
-def test_thumbs_and_comment_are_stored(server: _ServerThread, page: Page, web_settings: Settings) -> None:
+def test_thumbs_and_comment_are_stored(server: ServerThread, page: Page, web_settings: Settings) -> None:
     store = FeedbackStore(web_settings.feedback_db)
     before = len(list(store.records()))
     page.goto(server.url)
@@ -289,7 +256,7 @@ def test_thumbs_and_comment_are_stored(server: _ServerThread, page: Page, web_se
     assert records[-1].citations and records[-1].citations[0]["source_id"]
 
 
-def test_document_markup_is_shown_as_text_and_never_runs(server: _ServerThread, page: Page) -> None:
+def test_document_markup_is_shown_as_text_and_never_runs(server: ServerThread, page: Page) -> None:
     page.goto(server.url)
 
     _ask(page, XSS_QUESTION)
@@ -316,7 +283,7 @@ def test_chat_works_inside_an_iframe_on_another_origin(frame_url: str, page: Pag
     _shot(page, "chat-in-iframe.png")
 
 
-def test_embed_page_shows_snippets_and_a_working_chat(server: _ServerThread, page: Page) -> None:
+def test_embed_page_shows_snippets_and_a_working_chat(server: ServerThread, page: Page) -> None:
     page.goto(f"{server.url}embed")
 
     expect(page.locator("#iframe-snippet")).to_contain_text(f'<iframe src="{server.url}"')
@@ -326,7 +293,7 @@ def test_embed_page_shows_snippets_and_a_working_chat(server: _ServerThread, pag
     _shot(page, "embed-page.png")
 
 
-def test_api_docs_render_offline(server: _ServerThread, page: Page, outside: list[str]) -> None:
+def test_api_docs_render_offline(server: ServerThread, page: Page, outside: list[str]) -> None:
     pytest.importorskip("fastapi_offline", reason="fastapi-offline ships the docs' files")
     page.goto(f"{server.url}api/docs")
 

@@ -1,14 +1,63 @@
-"""Pure ASGI middleware of the web app: request body limit, admission limit, security headers."""
+"""Pure ASGI middleware of the web app: closed routes, request body limit, admission limit,
+security headers."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+
+
+# Gradio routes the chat page does not use: its programmatic API (which would answer around the
+# HTTP API's limits), uploads and file serving (the chat has no upload), monitoring, and the
+# development and run-history tools. They answer 404.
+CLOSED_GRADIO_ROUTES = (
+    "/gradio_api/call/",
+    "/gradio_api/run/",
+    "/gradio_api/api/",
+    "/gradio_api/upload",
+    "/gradio_api/file=",
+    "/gradio_api/file/",
+    "/gradio_api/proxy=",
+    "/gradio_api/info",
+    "/gradio_api/openapi.json",
+    "/gradio_api/monitoring",
+    "/gradio_api/process_recording",
+    "/gradio_api/vibe-",
+    "/gradio_api/undo-vibe-edit",
+    "/gradio_api/run-history",
+    "/gradio_api/runs",
+    "/gradio_api/dev/",
+    "/gradio_api/deep_link",
+    "/gradio_api/mcp",
+    "/monitoring",
+)
+
+
+class ClosedRoutesMiddleware:
+    """404 JSON for paths under `prefixes` (compared after collapsing repeated slashes)."""
+
+    def __init__(self, app: ASGIApp, prefixes: Sequence[str]) -> None:
+        self.app = app
+        self.prefixes = tuple(prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path = re.sub(r"/{2,}", "/", _route_path(scope))
+            if path.startswith(self.prefixes):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                start, body = _json_error(404, "not_found", "no such route")
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 class _BodyTooLargeError(Exception):

@@ -6,7 +6,6 @@ Request and response bodies are in `ui/schemas.py`; errors, all JSON `{error, de
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import mimetypes
@@ -25,7 +24,7 @@ from assistant.errors import (
 from assistant.feedback import FeedbackStore
 from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, StreamEvent
-from assistant.settings import Settings
+from ui.door import Door
 from ui.errors import ApiError, error_code
 from ui.schemas import (
     ERROR_RESPONSES,
@@ -57,21 +56,15 @@ def get_feedback(request: Request) -> FeedbackStore:
     return store
 
 
-def require_api_key(request: Request) -> None:
-    """401 unless a configured key comes as `Authorization: Bearer <key>` (no keys: open)."""
-    settings: Settings = request.app.state.settings
-    if not settings.api_keys:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token.strip().encode()
-    valid = False
-    for key in settings.api_keys:  # compare with every key: no early exit to time
-        valid |= hmac.compare_digest(given, key.encode())
-    if scheme.lower() != "bearer" or not valid:
+def require_user(request: Request) -> None:
+    """401 unless the request passes the door: an API key, a chat session or a trusted proxy's
+    user header (nothing configured: open)."""
+    door: Door = request.app.state.door
+    if not door.admits(request):
         raise ApiError(
             401,
             "unauthorized",
-            "send a valid API key as `Authorization: Bearer <key>`",
+            "send a valid API key as `Authorization: Bearer <key>`, or sign in to the chat first",
             headers={"WWW-Authenticate": "Bearer"},
         )
 
@@ -84,9 +77,9 @@ FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 
 
 def build_api_router() -> APIRouter:
-    """The `/api` routes. Health stays open; everything else needs an API key when keys are set."""
+    """The `/api` routes. Health stays open; everything else passes the door (ui/door.py)."""
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    guarded = [Depends(require_api_key)]
+    guarded = [Depends(require_user)]
 
     @router.post("/ask", response_model=AnswerOut, dependencies=guarded, tags=["answers"])
     def ask(body: AskRequest, service: ServiceDep) -> dict[str, Any]:

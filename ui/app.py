@@ -1,6 +1,6 @@
 """One FastAPI app: the chat at `/`, the HTTP API under `/api`, the embedding page at `/embed`.
 
-    browser ──> SecurityHeaders ──> CORS ──> BodySizeLimit(/api) ──> routes
+    browser ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodySizeLimit(/api) ──> routes
                                                                      ├── /api/*   ui.api
                                                                      ├── /embed   ui.embed
                                                                      └── /        Gradio (ui.chat)
@@ -12,28 +12,32 @@ prefix; `serve` hands it to uvicorn, and every link the app makes carries it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from assistant.errors import ConfigurationError
 from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui._middleware import (
+    CLOSED_GRADIO_ROUTES,
     DEFAULT_MAX_BODY_BYTES,
     AdmissionLimitMiddleware,
     BodySizeLimitMiddleware,
+    ClosedRoutesMiddleware,
     SecurityHeadersMiddleware,
 )
 from ui.api import API_PREFIX, build_api_router
+from ui.door import Door, gradio_sessions
 from ui.embed import build_embed_router
 from ui.errors import ApiError, install_error_handlers
 
@@ -71,9 +75,11 @@ def create_app(
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
+    door = Door.from_settings(settings)
     app.state.settings = settings
     app.state.service = service
     app.state.feedback = feedback
+    app.state.door = door
     install_error_handlers(app)
     app.include_router(build_api_router())
     if swagger_assets:
@@ -90,7 +96,7 @@ def create_app(
                 raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed here")
         raise ApiError(404, "not_found", f"no API route {API_PREFIX}/{rest}")
 
-    app.include_router(build_embed_router(settings))
+    app.include_router(build_embed_router(settings, door))
 
     # Outermost last: security headers wrap CORS, which wraps the body and admission limits.
     app.add_middleware(
@@ -101,6 +107,7 @@ def create_app(
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefixes=(f"{API_PREFIX}/",)
     )
+    app.add_middleware(ClosedRoutesMiddleware, prefixes=CLOSED_GRADIO_ROUTES)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
@@ -111,18 +118,16 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
 
-    header = settings.trusted_user_header
-
-    def trusted_user(request: Request) -> str | None:
-        return request.headers.get(header) or None if header else None
-
     def mount_chat() -> FastAPI:
+        # The chat's own login (UI_AUTH) is Gradio's; otherwise, when the door is locked, Gradio
+        # asks the door (an API key or a trusted proxy's user header) on every route it guards.
+        login = [tuple(pair.split(":", 1)) for pair in settings.ui_auth] or None
         return gr.mount_gradio_app(
             app,
             build_chat(service, feedback, settings),
             path="/",
-            auth=[tuple(pair.split(":", 1)) for pair in settings.ui_auth] or None,
-            auth_dependency=trusted_user if header else None,
+            auth=login,
+            auth_dependency=door.user if door.locked and not login else None,
             auth_message="Sign in to IOM Assistant",
             root_path=settings.root_path or None,
             footer_links=[],
@@ -139,13 +144,16 @@ def create_app(
             head=HEAD,
         )
 
-    return _in_event_loop(mount_chat)
+    app = _in_event_loop(mount_chat)
+    door.sessions = gradio_sessions(_gradio_app(app))
+    return app
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Build the service, load its models, and serve the app until interrupted."""
     import uvicorn
 
+    check_exposure(settings, host)
     service = AssistantService(settings)
     service.warm_up()
     health = service.health()
@@ -154,15 +162,60 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
             "the index is empty: run `iom-assistant ingest` so the assistant has documents to answer from"
         )
     app = create_app(settings, service)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        root_path=settings.root_path,
-        proxy_headers=True,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-    )
+    uvicorn.run(app, host=host, port=port, log_level="info", **server_options(settings))
+
+
+class ServerOptions(TypedDict):
+    root_path: str
+    proxy_headers: bool
+    timeout_graceful_shutdown: int
+
+
+def server_options(settings: Settings) -> ServerOptions:
+    """uvicorn's options for the app (for `serve` and for tests that run a real server)."""
+    return {
+        "root_path": settings.root_path,
+        # The door checks the connection's own address against TRUSTED_PROXIES; uvicorn would
+        # replace it with the client's X-Forwarded-For.
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": 5,
+    }
+
+
+def check_exposure(settings: Settings, host: str) -> None:
+    """Refuse a user header believed from any proxy on a public bind; warn when a server bound
+    beyond loopback lets everyone in."""
+    if _loopback(host):
+        return
+    if settings.trusted_user_header and "trusted_proxies" not in settings.model_fields_set:
+        raise ConfigurationError(
+            f"IOM_ASSISTANT_TRUSTED_USER_HEADER is set and the server binds {host}: set "
+            "IOM_ASSISTANT_TRUSTED_PROXIES to the address of the proxy that signs users in, "
+            "so no other client can claim to be a user"
+        )
+    if not Door.from_settings(settings).locked:
+        log.warning(
+            "the server binds %s with no sign-in: anyone who reaches it can ask and read the documents. "
+            "Set IOM_ASSISTANT_API_KEYS, IOM_ASSISTANT_UI_AUTH or IOM_ASSISTANT_TRUSTED_USER_HEADER.",
+            host,
+        )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _gradio_app(app: FastAPI) -> object:
+    """The Gradio app mounted at the root (its sessions tell who signed in to the chat)."""
+    for route in app.router.routes:
+        if isinstance(route, Mount) and route.path == "":
+            return route.app
+    raise RuntimeError("the chat is not mounted")
 
 
 def _in_event_loop(build: Callable[[], T]) -> T:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from assistant.settings import Settings
+from ui.door import Door
 from ui.urls import public_base_url
 
 
@@ -30,17 +31,23 @@ def web_component_snippet(chat_url: str, gradio_version: str) -> str:
     )
 
 
-def build_embed_router(settings: Settings) -> APIRouter:
+def build_embed_router(settings: Settings, door: Door) -> APIRouter:
     """The embedding page."""
     router = APIRouter()
 
     @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
         """Copy-paste snippets for the intranet, and the chat embedded below them."""
-        if settings.trusted_user_header and not request.headers.get(settings.trusted_user_header):
-            raise HTTPException(401, "sign in through the intranet proxy")
+        if not door.admits(request):
+            raise HTTPException(401, "sign in to the chat first (or through the intranet proxy)")
+        # X-Forwarded-* are believed only from a trusted proxy: any client can write them.
+        forwarded = door.from_trusted_proxy(request)
         chat_url = public_base_url(
-            {k.lower(): v for k, v in request.headers.items()},
+            {
+                name.lower(): value
+                for name, value in request.headers.items()
+                if forwarded or not name.lower().startswith("x-forwarded-")
+            },
             request.url.scheme,
             request.headers.get("host", request.url.netloc),
             settings.root_path or request.scope.get("root_path", ""),

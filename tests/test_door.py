@@ -1,0 +1,55 @@
+"""One door, against the real server (uvicorn on loopback): every route behind the same sign-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from _web_corpus import BUDVA_QUESTION, SEED, build_web_index
+
+from assistant.settings import Settings
+from tests.conftest import ServerThread, clean_environment, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.server]
+
+USER = {"X-Forwarded-User": "ana"}
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server with API keys and a proxy's user header (the proxy: loopback, the default)."""
+    with clean_environment():
+        settings: Settings = build_web_index(
+            tmp_path_factory.mktemp("door"), api_keys=("k-one",), trusted_user_header="X-Forwarded-User"
+        )
+        with ServerThread(settings, free_port()) as server:
+            yield server.url.rstrip("/")
+
+
+def test_without_a_credential_no_route_answers(locked: str) -> None:
+    with httpx.Client(base_url=locked, timeout=60) as client:
+        assert client.get("/api/health").status_code == 200, "health stays open for probes"
+        for path in ("/", "/config", "/embed", f"/api/sources/{SEED.name}"):
+            assert client.get(path).status_code == 401, path
+        assert client.post("/api/ask", json={"question": BUDVA_QUESTION}).status_code == 401
+        assert client.post("/gradio_api/queue/join", json={"data": [BUDVA_QUESTION]}).status_code == 401
+
+
+def test_a_key_or_the_proxys_user_header_opens_every_route(locked: str) -> None:
+    """Through a proxy on loopback that adds X-Forwarded-For, the header is still the proxy's."""
+    forwarded = {**USER, "X-Forwarded-For": "203.0.113.9"}
+    with httpx.Client(base_url=locked, timeout=60) as client:
+        for headers in ({"Authorization": "Bearer k-one"}, USER, forwarded):
+            for path in ("/", "/config", "/embed", f"/api/sources/{SEED.name}"):
+                assert client.get(path, headers=headers).status_code == 200, (path, headers)
+            answer = client.post("/api/ask", json={"question": BUDVA_QUESTION}, headers=headers)
+            assert answer.status_code == 200 and not answer.json()["refused"]
+
+
+def test_routes_the_chat_does_not_use_are_closed_to_everyone(locked: str) -> None:
+    with httpx.Client(base_url=locked, timeout=60) as client:
+        for path in ("/gradio_api/call/respond", "/gradio_api/run/respond", "/gradio_api/upload"):
+            response = client.post(path, json={"data": [BUDVA_QUESTION]}, headers=USER)
+            assert response.status_code == 404, path
+        assert client.get("/monitoring/summary", headers=USER).status_code == 404
