@@ -94,6 +94,12 @@ class Gloss:
     added: tuple[str, ...] = ()
     translated: tuple[tuple[str, str, float], ...] = ()  # (question word, document word, similarity)
     unknown: tuple[str, ...] = ()  # question words that neither the documents nor a gloss know
+    english: str = ""  # the question in English, when a language model rendered it (also in `question`)
+
+    @property
+    def foreign(self) -> bool:
+        """Whether some question words are not the English documents' own."""
+        return bool(self.translated or self.unknown)
 
     @property
     def search_text(self) -> str:

@@ -73,7 +73,8 @@ class GroundingReport:
 def parse_claims(answer: str, n_passages: int) -> tuple[list[Claim], int]:
     """Split a provider's text into sentences with 0-based passage indices.
 
-    Returns the claims and the number of citation markers that match no passage.
+    Returns the claims and the number of citation markers that match no passage. A question
+    (a model echoing what it was asked) states nothing and is no claim.
     """
     text = MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", answer)
     claims: list[Claim] = []
@@ -87,7 +88,7 @@ def parse_claims(answer: str, n_passages: int) -> tuple[list[Claim], int]:
                 invalid += 1
         clean = strip_markers(sentence).strip()
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
-        if len(terms(clean)) == 0:
+        if len(terms(clean)) == 0 or clean.endswith("?"):
             continue
         claims.append(Claim(clean, tuple(dict.fromkeys(cited))))
     return claims, invalid

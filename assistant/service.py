@@ -14,7 +14,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +130,7 @@ class AssistantService:
         notices: list[str] = []
 
         standalone = answerer.standalone(question, history, notices)
-        gloss, passages, vector = self._retrieve(standalone, filters)
+        gloss, passages, vector = self._retrieve(standalone, filters, answerer)
         retrieved_at = time.perf_counter()
         selection = self._read(question, gloss, passages, vector)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
@@ -198,16 +198,19 @@ class AssistantService:
         """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
         fitting the decision model)."""
         question = check_question(question)
-        gloss, passages, vector = self._retrieve(question, filters)
+        gloss, passages, vector = self._retrieve(question, filters, None)
         return passages, self._read(question, gloss, passages, vector)
 
     # -- steps --------------------------------------------------------------------------
 
     def _retrieve(
-        self, standalone: str, filters: ChunkFilter | None
+        self, standalone: str, filters: ChunkFilter | None, answerer: Answerer | None
     ) -> tuple[Gloss, list[Passage], np.ndarray]:
-        """The question glossed for its words in other languages, its passages and its vector."""
+        """The question glossed for its words in other languages (and, when the answerer has a
+        language model, with its English rendering), its passages and its vector."""
         gloss = self.retriever.gloss(standalone)
+        if gloss.foreign and answerer is not None and (english := answerer.in_english(standalone)):
+            gloss = replace(self.retriever.gloss(f"{standalone}\n{english}"), english=english)
         passages, vector = self.retriever.retrieve(gloss.search_text, filters)
         return gloss, passages, vector
 

@@ -31,6 +31,12 @@ def test_parse_claims_reads_markers_before_and_after_the_full_stop() -> None:
     assert invalid == 1
 
 
+def test_a_question_is_no_claim() -> None:
+    """A model that echoes the question states nothing; its words would pass as supported."""
+    claims, _ = parse_claims("When did the regional meeting take place? [1] It met in Budva [1].", 1)
+    assert [c.text for c in claims] == ["It met in Budva."]
+
+
 def test_supported_sentences_are_kept_with_a_quote(guard: GroundingGuard) -> None:
     claims, _ = parse_claims(
         "IOM organized the meeting of the Heads of Border Police on June 14 and 15, 2022 [1].", 2

@@ -3,6 +3,7 @@ a stopped server, a server that hangs and a server that answers garbage."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -164,6 +165,30 @@ class _Garbage(BaseHTTPRequestHandler):
         pass
 
 
+class _Translator(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint whose model always says the same English question."""
+
+    reply = "When did the regional meeting take place?"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        chunks = [{"role": "assistant", "content": self.reply}, {}]
+        events = [
+            {"id": "t", "object": "chat.completion.chunk", "created": 0, "model": "m",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": None if delta else "stop"}]}
+            for delta in chunks
+        ]  # fmt: skip
+        body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture
 def fake_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), request.param)
@@ -192,6 +217,23 @@ def test_garbage_from_the_llm_falls_back_to_extractive(seed_index: Path, fake_en
     assert "June 14 and 15, 2022" in answer.answer
     assert answer.notices
     assert answer.answer != REFUSAL_TEXT
+
+
+@pytest.mark.parametrize("fake_endpoint", [_Translator], indirect=True)
+def test_a_language_model_renders_a_foreign_question_in_english_for_the_search(
+    seed_index: Path, fake_endpoint: str
+) -> None:
+    """Albanian "when did the regional meeting take place?": the offline glosses do not find the
+    date; searched beside the model's English rendering, it is found (the model's own answer,
+    which cites nothing, is dropped by the guard)."""
+    question = "Kur u zhvillua takimi rajonal?"
+    offline = AssistantService(load_settings(index_dir=seed_index)).ask(question)
+    assert offline.refused
+
+    answer = llm_service(seed_index, fake_endpoint, timeout_s=10).ask(question)
+    assert not answer.refused, answer
+    assert "June 14 and 15, 2022" in answer.answer
+    assert any("could not be verified" in n for n in answer.notices)
 
 
 def test_llamacpp_provider_runs_smollm2_in_process_behind_the_guard(seed_index: Path) -> None:

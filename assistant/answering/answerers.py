@@ -3,6 +3,8 @@
 Every provider is an `Answerer` with the same two steps, so the service has no branch per
 provider:
 - `standalone`: a follow-up question rewritten to stand alone;
+- `in_english`: a question in another language rendered in English, searched beside the
+  original (a language model can; the extractive answerer relies on the cross-lingual glosses);
 - `draft`: the answer's sentences, each checked by the grounding guard, streamed as they pass,
   then the checked `Draft` (its claims and the passages their citations number).
 
@@ -21,7 +23,7 @@ from typing import Protocol
 
 from assistant.answer import REFUSAL_TEXT
 from assistant.answering.llm import ChatModel, make_chat_model
-from assistant.answering.prompts import Message, answer_messages, condense_messages
+from assistant.answering.prompts import Message, answer_messages, condense_messages, english_messages
 from assistant.answering.reader import Selection
 from assistant.citations import SENTENCE_DONE
 from assistant.conversation import MAX_QUESTION_CHARS, is_follow_up, standalone_question
@@ -51,6 +53,10 @@ class Answerer(Protocol):
         """The question, rewritten to stand alone when it follows up on the conversation."""
         ...
 
+    def in_english(self, question: str) -> str | None:
+        """The question in English, or None to search it as asked (and glossed)."""
+        ...
+
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]
     ) -> Generator[str, None, Draft]:
@@ -68,6 +74,9 @@ class ExtractiveAnswerer:
         if not history or not is_follow_up(question):
             return question
         return standalone_question(question, history)
+
+    def in_english(self, question: str) -> str | None:
+        return None
 
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]
@@ -99,6 +108,15 @@ class LLMAnswerer:
             log.warning("question rewrite failed: %s", exc)
             notices.append("The language model is unavailable; follow-up resolved without it.")
         return self.fallback.standalone(question, history, notices)
+
+    def in_english(self, question: str) -> str | None:
+        try:
+            english = self._complete(english_messages(question), max_tokens=80).strip().strip('"')
+        except ProviderError as exc:
+            log.warning("question translation failed: %s", exc)
+            return None
+        english = english.splitlines()[0].strip() if english else ""
+        return english if 3 <= len(english) <= MAX_QUESTION_CHARS and terms(english) else None
 
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]

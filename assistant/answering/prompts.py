@@ -26,6 +26,11 @@ understood without the conversation. Keep names, places, dates and acronyms. Rep
 question only."""
 
 
+ENGLISH_SYSTEM = """Translate the user's question into English for a search over English \
+documents. Keep names, places, dates, numbers and acronyms exactly as written. If the question \
+is already in English, repeat it unchanged. Reply with the question only."""
+
+
 def answer_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
     """System rules, then the sources fenced as data, then the question."""
     blocks = []
@@ -45,6 +50,11 @@ def condense_messages(question: str, history: Sequence[Message]) -> list[Message
         ("system", CONDENSE_SYSTEM),
         ("user", f"Conversation:\n{turns}\n\nLast question: {question}\n\nStandalone question:"),
     ]
+
+
+def english_messages(question: str) -> list[Message]:
+    """Ask for the question in English (searched beside the original)."""
+    return [("system", ENGLISH_SYSTEM), ("user", question)]
 
 
 def _attr(text: str) -> str:

@@ -216,7 +216,11 @@ class SentenceReader:
                 continue
             chosen.append(candidate)
         rest = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
-        question_words = list(dict.fromkeys(w for w in words(standalone) if w not in STOPWORDS))
+        # How much of the question a passage covers is read in English when a language model
+        # rendered the question (the decision model was fitted on questions the documents' words
+        # cover); the entities stay the user's own.
+        covered = gloss.english if gloss is not None and gloss.english else standalone
+        question_words = list(dict.fromkeys(w for w in words(covered) if w not in STOPWORDS))
         best_chunk = read[best.passage].chunk
         coverage, _ = word_coverage(question_words, best_chunk.embedding_text(), self.stats, gloss)
         in_sentence, _ = word_coverage(question_words, best.text, self.stats, gloss)
