@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.index import Index
     from ingest.chunking import ChunkSizing
+    from ingest.isolation import FileLimits
     from ingest.pipeline import IngestOptions, Ingestor
 
     options = IngestOptions(
@@ -100,6 +101,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             overlap_tokens=settings.chunk_overlap_tokens,
         ),
         max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        limits=FileLimits(seconds=settings.file_timeout_s, memory_mb=settings.file_memory_mb),
         rebuild=args.rebuild,
         progress=sys.stderr.isatty(),
     )

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         25.0, gt=0, le=2048, description="Files larger than this are reported, not indexed."
     )
+    file_timeout_s: float = Field(
+        120.0, gt=0, le=3600, description="Seconds ingest may spend reading and chunking one file."
+    )
+    file_memory_mb: int = Field(
+        2048, ge=256, le=65536, description="Memory (MB) ingest may use to read and chunk one file."
+    )
     cross_lingual: bool = Field(
         True,
         description="Gloss question words the English documents do not use (French, Spanish, ...) "

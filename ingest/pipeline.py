@@ -40,9 +40,8 @@ from assistant.errors import AssistantError, DocumentError, IndexUnavailableErro
 from assistant.index import Index
 from assistant.manifest import ManifestEntry
 from assistant.store import text_sha
-from ingest.chunking import ChunkSizing, chunk_document
-from ingest.language import detect_language
-from ingest.loaders import load_document
+from ingest.chunking import ChunkSizing
+from ingest.isolation import FileLimits, FileWorker
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,7 @@ class IngestOptions:
 
     sizing: ChunkSizing
     max_file_bytes: int = 25 * 1024 * 1024
+    limits: FileLimits = field(default_factory=FileLimits)  # to read and chunk one file
     ignore: tuple[str, ...] = DEFAULT_IGNORE
     rebuild: bool = False
     progress: bool = True
@@ -250,9 +250,12 @@ class Ingestor:
     def _index_files(self, todo: list[tuple[SourceFile, str, int]], summary: IngestSummary) -> None:
         if not todo:
             return
+        embedder = self.index.embedder
+        sizing = replace(self.options.sizing, max_tokens=embedder.max_tokens)
+        worker = FileWorker(embedder.name, sizing, self.options.limits)
         bar = _progress(len(todo), "files", self.options.progress)
         try:
-            for prepared in self._prepare_ahead(todo, summary):
+            for prepared in self._prepare_ahead(todo, summary, worker):
                 bar.set_postfix_str(prepared.file.source_id[-40:], refresh=False)
                 if prepared.error is not None:
                     summary.files_failed.append(FileFailure(str(prepared.file.path), prepared.error))
@@ -261,11 +264,13 @@ class Ingestor:
                 bar.update(1)
         finally:
             bar.close()
+            worker.close()
 
     def _prepare_ahead(
-        self, todo: list[tuple[SourceFile, str, int]], summary: IngestSummary
+        self, todo: list[tuple[SourceFile, str, int]], summary: IngestSummary, worker: FileWorker
     ) -> Iterator[_Prepared]:
-        """Load and chunk files in a background thread while the caller embeds."""
+        """Load and chunk files (in `worker`'s process, fed by a background thread) while the
+        caller embeds."""
         ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=2)
         stop = threading.Event()
 
@@ -274,22 +279,24 @@ class Ingestor:
                 for file, sha, size in todo:
                     if stop.is_set():
                         return
-                    ready.put(self._prepare(file, sha, size, summary))
+                    ready.put(self._prepare(file, sha, size, summary, worker))
             finally:
                 ready.put(None)
 
-        worker = threading.Thread(target=work, name="ingest-loader", daemon=True)
-        worker.start()
+        feeder = threading.Thread(target=work, name="ingest-loader", daemon=True)
+        feeder.start()
         try:
             while (item := ready.get()) is not None:
                 yield item
         finally:
             stop.set()
-            while worker.is_alive():
+            while feeder.is_alive():
                 with contextlib.suppress(queue.Empty):
                     ready.get(timeout=0.1)
 
-    def _prepare(self, file: SourceFile, sha: str, size: int, summary: IngestSummary) -> _Prepared:
+    def _prepare(
+        self, file: SourceFile, sha: str, size: int, summary: IngestSummary, worker: FileWorker
+    ) -> _Prepared:
         prepared = _Prepared(file, sha, size)
         if size > self.options.max_file_bytes:
             prepared.error = (
@@ -297,25 +304,18 @@ class Ingestor:
                 "split it into smaller documents or raise IOM_ASSISTANT_MAX_FILE_MB"
             )
             return prepared
-        started = time.perf_counter()
         try:
-            doc = load_document(file.path, file.source_id)
-            if doc.language is None:
-                doc = replace(doc, language=detect_language(doc.text))
-            summary.phase_seconds["load"] += time.perf_counter() - started
-            started = time.perf_counter()
-            embedder = self.index.embedder
-            sizing = replace(self.options.sizing, max_tokens=embedder.max_tokens)
-            prepared.chunks = chunk_document(doc, embedder.count_tokens, sizing)
-            summary.phase_seconds["chunk"] += time.perf_counter() - started
-            if not prepared.chunks:
+            read = worker.prepare(file.path, file.source_id)
+            summary.phase_seconds["load"] += read.load_seconds
+            summary.phase_seconds["chunk"] += read.chunk_seconds
+            if not read.chunks:
                 raise DocumentError("no text found in the file: nothing to index")
-            prepared.doc = doc
+            prepared.doc, prepared.chunks = read.document, read.chunks
         except AssistantError as exc:
             prepared.error = str(exc)
         except Exception as exc:  # a loader bug must not stop the rest of the corpus
-            log.exception("unexpected error loading %s", file.path)
-            prepared.error = f"unexpected error while reading the file ({type(exc).__name__}: {exc})"
+            log.error("unexpected error loading %s: %s", file.path, exc)
+            prepared.error = f"unexpected error while reading the file ({exc})"
         return prepared
 
     def _store_file(self, prepared: _Prepared, summary: IngestSummary) -> None:

@@ -18,6 +18,7 @@ from assistant.index import Index
 from assistant.settings import Settings, load_settings
 from evaluation.corpus import evaluation_corpus
 from ingest.chunking import ChunkSizing
+from ingest.isolation import FileLimits
 from ingest.pipeline import IngestOptions, Ingestor, IngestSummary
 from tests.conftest import REPO, SEED
 
@@ -36,8 +37,12 @@ SUMMARY_KEYS = {
 }
 
 
-def ingest(settings: Settings, *paths: Path, rebuild: bool = False) -> IngestSummary:
-    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), rebuild=rebuild, progress=False)
+def ingest(
+    settings: Settings, *paths: Path, rebuild: bool = False, limits: FileLimits | None = None
+) -> IngestSummary:
+    options = IngestOptions(
+        sizing=ChunkSizing(max_tokens=0), rebuild=rebuild, progress=False, limits=limits or FileLimits()
+    )
     index = Index.from_settings(settings)
     try:
         return Ingestor(index, options).run(list(paths))
@@ -196,6 +201,61 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(hash_settings: Settings,
     texts = " ".join(text for text, _ in after.values())
     assert "Café débat" in texts and "police des frontières" in texts
     assert first.chunks_total < summary.chunks_total
+
+
+def test_hostile_files_are_stopped_at_their_limits_and_the_rest_is_indexed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Files built to stall readers (each ran for minutes in-process) fail alone, quickly, naming
+    the setting that raises the limit; the worker that ran past its time is replaced. (The real
+    embedder: its tokenizer is what the run of dots stalls.)"""
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    (folder / "comments.md").write_text(("<!-- unclosed " + "x" * 20 + "\n") * 12000)  # 420 KB
+    (folder / "dots.txt").write_text("Intro sentence. " + "." * 300_000 + " end.")  # one long run
+    (folder / "note.md").write_text("# Note\n\nThe Tirana migration office opened in March 2023.\n")
+    _docx_bomb(folder / "bomb.docx", inflated_mb=600)  # 600 KB that inflate to 600 MB
+
+    started = time.monotonic()
+    summary = ingest(settings, folder, limits=FileLimits(seconds=4, memory_mb=512))
+    elapsed = time.monotonic() - started
+
+    failed = {Path(f.path).name: f.error for f in summary.files_failed}
+    assert set(failed) == {"comments.md", "dots.txt", "bomb.docx"}, failed
+    for name in ("comments.md", "dots.txt"):
+        assert "longer than 4 s" in failed[name] and "IOM_ASSISTANT_FILE_TIMEOUT_S" in failed[name]
+    assert "512 MB" in failed["bomb.docx"] and "IOM_ASSISTANT_FILE_MEMORY_MB" in failed["bomb.docx"]
+    assert summary.files_indexed == 2
+    texts = " ".join(text for text, _ in snapshot(settings).values())
+    assert "Tirana migration office" in texts and "Budva" in texts
+    assert elapsed < 60, elapsed
+
+
+def _docx_bomb(path: Path, inflated_mb: int) -> None:
+    """A DOCX whose document.xml is one text run of `inflated_mb` MB, compressed to almost nothing."""
+    import zipfile
+
+    types = (
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+    )
+    rels = (
+        '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Target="word/document.xml" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/officeDocument"/></Relationships>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("[Content_Types].xml", types)
+        bomb.writestr("_rels/.rels", rels)
+        with bomb.open("word/document.xml", "w", force_zip64=True) as body:
+            body.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                       b'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>')  # fmt: skip
+            for _ in range(inflated_mb):
+                body.write(b"a" * (1 << 20))
+            body.write(b"</w:t></w:r></w:p></w:body></w:document>")
 
 
 def test_a_file_that_turns_bad_keeps_its_last_good_chunks(hash_settings: Settings, tmp_path: Path) -> None:

@@ -41,6 +41,8 @@ def load(path: Path, source_id: str) -> SourceDocument:
         meta_title, meta_date = normalize_text(core.title or ""), core.created
     except DocumentError:
         raise
+    except MemoryError:  # the file reader names the memory limit
+        raise
     except Exception as exc:  # python-docx and zipfile raise many kinds of errors on bad files
         raise DocumentError(
             f"not a readable DOCX ({type(exc).__name__}): open it in Word and save it again as .docx "

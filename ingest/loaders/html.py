@@ -60,6 +60,8 @@ def _main_content(tree: lxml.html.HtmlElement) -> tuple[str, str, str | None, st
         text = trafilatura.extract(
             tree, output_format="markdown", include_tables=True, include_comments=False, favor_precision=True
         )
+    except MemoryError:  # the file reader names the memory limit
+        raise
     except Exception as exc:  # trafilatura raises many kinds of errors on odd markup
         log.warning("trafilatura failed (%s: %s); using the page's visible text", type(exc).__name__, exc)
         return "", "", None, None

@@ -50,6 +50,8 @@ def load(path: Path, source_id: str) -> SourceDocument:
         metadata = dict(reader.metadata or {})
     except DocumentError:
         raise
+    except MemoryError:  # the file reader names the memory limit
+        raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
         raise DocumentError(
             f"damaged PDF ({type(exc).__name__}: {exc}): download or export it again"
@@ -90,6 +92,8 @@ def _open(data: bytes) -> pypdf.PdfReader:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
+    except MemoryError:  # the file reader names the memory limit
+        raise
     except Exception as exc:  # pypdf raises many kinds of errors on damaged files
         raise DocumentError(
             f"damaged PDF ({type(exc).__name__}: {exc}): download or export it again"
