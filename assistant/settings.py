@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         description="Header set by the reverse proxy with the signed-in user (e.g. X-Forwarded-User); "
         "when set, the chat refuses requests without it. Only safe behind a proxy that sets it.",
     )
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Host names the server answers to (the Host header), comma-separated, e.g. "
+        "intranet.example.org or *.example.org; others get 400. Empty: `serve` on a loopback or "
+        "named address allows the loopback names and that address (against DNS rebinding).",
+    )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         ("127.0.0.1", "::1"),
         description="Addresses or networks (CIDR) of the reverse proxies whose headers are believed: "
@@ -128,7 +134,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "api_keys", "cors_origins", "frame_ancestors", "trusted_proxies", "ui_auth", mode="before"
+        "allowed_hosts",
+        "api_keys",
+        "cors_origins",
+        "frame_ancestors",
+        "trusted_proxies",
+        "ui_auth",
+        mode="before",
     )
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -26,7 +26,7 @@ from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
 from tests.conftest import clean_environment
-from ui.app import check_exposure, create_app
+from ui.app import check_exposure, create_app, with_allowed_hosts
 
 pytestmark = pytest.mark.integration
 
@@ -293,7 +293,9 @@ def test_bad_questions_are_4xx_json(client: TestClient, body: bytes, status: int
 def test_unconfigured_provider_is_a_json_error(client: TestClient) -> None:
     response = client.post("/api/ask", json={"question": BUDVA_QUESTION, "provider": "openai"})
 
-    _assert_error(response, 503)
+    body = _assert_error(response, 503)
+    assert "IOM_ASSISTANT" not in body["detail"], "a 5xx names no settings, paths or exception text"
+    assert "log" in body["detail"]
 
 
 def test_oversized_body_is_413(client: TestClient) -> None:
@@ -367,7 +369,11 @@ def test_pages_carry_frame_ancestors_and_nosniff(client: TestClient) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
         csp = response.headers["content-security-policy"]
-        assert csp == "frame-ancestors 'self' https://intranet.example.org", path
+        assert csp.split("; ") == [
+            "frame-ancestors 'self' https://intranet.example.org",
+            "object-src 'none'",
+            "base-uri 'self'",
+        ], path
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
@@ -414,6 +420,18 @@ def test_trusted_user_header_guards_the_chat(web_settings: Settings, service: As
         for path in ("/", "/embed", f"/api/sources/{SEED.name}"):
             assert direct.get(path, headers=user).status_code == 401, path
         assert direct.post("/api/ask", json=ask, headers=user).status_code == 401
+
+
+def test_a_foreign_host_header_is_refused(web_settings: Settings, service: AssistantService) -> None:
+    """A page whose own name resolves to 127.0.0.1 (DNS rebinding) reaches a local server with its
+    own Host: with the defaults `serve` sets, it gets 400."""
+    settings = with_allowed_hosts(web_settings, "127.0.0.1")
+    assert with_allowed_hosts(web_settings, "0.0.0.0").allowed_hosts == (), "every interface: a warning"
+    with TestClient(create_app(settings, service), base_url="http://127.0.0.1:7860") as local:
+        assert local.get("/api/health").status_code == 200
+        assert local.get("/api/health", headers={"Host": "localhost:7860"}).status_code == 200
+        assert local.get("/", headers={"Host": "attacker.example:7860"}).status_code == 400
+        assert local.post("/api/ask", json={}, headers={"Host": "attacker.example"}).status_code == 400
 
 
 def test_a_user_header_on_a_public_bind_needs_the_proxy_named(web_settings: Settings) -> None:

@@ -177,14 +177,16 @@ class AdmissionLimitMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """`X-Content-Type-Options: nosniff` everywhere; CSP `frame-ancestors` on pages.
+    """`X-Content-Type-Options: nosniff` everywhere; CSP `frame-ancestors`, `object-src 'none'` and
+    `base-uri 'self'` on pages.
 
     A response that sets its own Content-Security-Policy (the source files) keeps it.
     """
 
     def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str], api_prefix: str = "/api") -> None:
         self.app = app
-        self.csp = "frame-ancestors " + " ".join(frame_ancestors or ("'self'",))
+        ancestors = " ".join(frame_ancestors or ("'self'",))
+        self.csp = f"frame-ancestors {ancestors}; object-src 'none'; base-uri 'self'"
         self.api_prefix = api_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -25,7 +25,7 @@ from assistant.feedback import FeedbackStore
 from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, StreamEvent
 from ui.door import Door
-from ui.errors import ApiError, error_code
+from ui.errors import ApiError, error_code, public_detail
 from ui.schemas import (
     ERROR_RESPONSES,
     AnswerOut,
@@ -166,7 +166,7 @@ def _server_sent(first: StreamEvent, rest: Iterator[StreamEvent]) -> Iterator[st
             yield _sse_event(event)
     except AssistantError as exc:
         log.warning("stream failed: %s", exc)
-        yield _sse("error", {"error": error_code(exc), "detail": str(exc)})
+        yield _sse("error", {"error": error_code(exc), "detail": public_detail(exc)})
     except Exception:
         log.exception("stream failed")
         yield _sse("error", {"error": "internal", "detail": "the answer failed; see the server log"})

@@ -1,6 +1,6 @@
 """One FastAPI app: the chat at `/`, the HTTP API under `/api`, the embedding page at `/embed`.
 
-    browser ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodySizeLimit(/api) ──> routes
+    browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodySizeLimit(/api) ──> routes
                                                                      ├── /api/*   ui.api
                                                                      ├── /embed   ui.embed
                                                                      └── /        Gradio (ui.chat)
@@ -22,6 +22,7 @@ from typing import TypedDict, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Match, Mount
 
 from assistant.errors import ConfigurationError
@@ -117,6 +118,8 @@ def create_app(
         max_age=600,
     )
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
+    if settings.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
 
     def mount_chat() -> FastAPI:
         # The chat's own login (UI_AUTH) is Gradio's; otherwise, when the door is locked, Gradio
@@ -124,7 +127,7 @@ def create_app(
         login = [tuple(pair.split(":", 1)) for pair in settings.ui_auth] or None
         return gr.mount_gradio_app(
             app,
-            build_chat(service, feedback, settings),
+            build_chat(service, feedback, settings, door),
             path="/",
             auth=login,
             auth_dependency=door.user if door.locked and not login else None,
@@ -154,6 +157,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     import uvicorn
 
     check_exposure(settings, host)
+    settings = with_allowed_hosts(settings, host)
     service = AssistantService(settings)
     service.warm_up()
     health = service.health()
@@ -199,6 +203,22 @@ def check_exposure(settings: Settings, host: str) -> None:
             "Set IOM_ASSISTANT_API_KEYS, IOM_ASSISTANT_UI_AUTH or IOM_ASSISTANT_TRUSTED_USER_HEADER.",
             host,
         )
+
+
+def with_allowed_hosts(settings: Settings, host: str) -> Settings:
+    """Settings whose ALLOWED_HOSTS, when unset, are the loopback names and the bound address
+    (a page on another site that rebinds its own name to 127.0.0.1 then gets 400). A server bound
+    to every interface cannot know its names: it warns instead."""
+    if settings.allowed_hosts:
+        return settings
+    if host in ("0.0.0.0", "::", ""):
+        log.warning(
+            "the server binds every interface and IOM_ASSISTANT_ALLOWED_HOSTS is unset: any Host "
+            "header is served. Set it to the names users reach the server by."
+        )
+        return settings
+    names = ("localhost", "127.0.0.1", "::1", "[::1]", host)
+    return settings.model_copy(update={"allowed_hosts": tuple(dict.fromkeys(names))})
 
 
 def _loopback(host: str) -> bool:

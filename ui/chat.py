@@ -16,8 +16,10 @@ from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService, check_question
 from assistant.settings import Settings
+from ui.door import Door
+from ui.errors import public_detail
 from ui.render import Turn, chat_messages, sources_panel
-from ui.urls import public_base_url
+from ui.urls import believed_headers, public_base_url
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +95,21 @@ document.addEventListener("click", function (event) {
 class ChatCallbacks:
     """The chat's event handlers: a few lines each over the service and the feedback store."""
 
-    def __init__(self, service: AssistantService, feedback: FeedbackStore, settings: Settings) -> None:
+    def __init__(
+        self, service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
+    ) -> None:
         self.service = service
         self.feedback = feedback
         self.root_path = settings.root_path
+        self.door = door
 
     def base_url(self, request: gr.Request | None) -> str:
         """Absolute address of the app for source links (works inside a web component too)."""
         if request is None:
             return "./"
         url = request.url
-        headers = {k.lower(): v for k, v in dict(request.headers).items()}
+        trusted = request.request is not None and self.door.from_trusted_proxy(request.request)
+        headers = believed_headers(dict(request.headers), trusted)
         return public_base_url(headers, url.scheme, url.netloc, self.root_path)
 
     def respond(self, question: str, turns: list[Turn], request: gr.Request) -> Iterator[tuple[Any, ...]]:
@@ -128,7 +134,7 @@ class ChatCallbacks:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
             log.warning("chat answer failed: %s", exc)
-            turns[-1].error = str(exc)
+            turns[-1].error = public_detail(exc)
         except Exception:
             log.exception("chat answer failed")
             turns[-1].error = "Something went wrong while answering; please try again."
@@ -163,9 +169,11 @@ class ChatCallbacks:
         return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False)
 
 
-def build_chat(service: AssistantService, feedback: FeedbackStore, settings: Settings) -> gr.Blocks:
+def build_chat(
+    service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
+) -> gr.Blocks:
     """The chat page (mount with `CSS` and `HEAD`)."""
-    calls = ChatCallbacks(service, feedback, settings)
+    calls = ChatCallbacks(service, feedback, settings, door)
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])
         rated = gr.State(None)

@@ -45,6 +45,20 @@ def error_code(exc: AssistantError) -> str:
             return "unavailable"
 
 
+_SERVER_SIDE = {
+    "index_unavailable": "the document index is not ready: the administrator runs `iom-assistant ingest`",
+    "not_configured": "this answering backend is not configured on the server; the details are in its log",
+    "unavailable": "the answering backend is unavailable; try again later (details in the server log)",
+}
+
+
+def public_detail(exc: AssistantError) -> str:
+    """What a caller is told of a failure: a bad question's own message; for a server-side
+    failure, whose message may name files, endpoints or settings, a sentence that says what to do
+    (the message itself goes to the log)."""
+    return str(exc) if _status(exc) < 500 else _SERVER_SIDE[error_code(exc)]
+
+
 def _status(exc: AssistantError) -> int:
     return 400 if isinstance(exc, InvalidQuestionError) else 503
 
@@ -77,9 +91,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AssistantError)
     async def _assistant_error(request: Request, exc: AssistantError) -> JSONResponse:
-        if not isinstance(exc, InvalidQuestionError):
+        if _status(exc) >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
-        return _json(_status(exc), error_code(exc), str(exc))
+        return _json(_status(exc), error_code(exc), public_detail(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

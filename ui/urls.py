@@ -9,6 +9,16 @@ _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 
 
+def believed_headers(headers: Mapping[str, str], from_trusted_proxy: bool) -> dict[str, str]:
+    """The request's headers, lower-cased, without X-Forwarded-* unless a trusted proxy sent
+    them (any client can write them: they would rewrite the links the app shows)."""
+    return {
+        name.lower(): value
+        for name, value in headers.items()
+        if from_trusted_proxy or not name.lower().startswith("x-forwarded-")
+    }
+
+
 def public_base_url(headers: Mapping[str, str], scheme: str, host: str, root_path: str = "") -> str:
     """`scheme://host/prefix/` of the app, honouring X-Forwarded-Proto/Host/Prefix.
 
