@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Bearer keys accepted by /api/*, comma-separated; empty means the API is open."
     )
+    feedback_secret: str | None = Field(
+        None,
+        description="Key that signs answer ids (ratings are taken only for answers the server gave); "
+        "replicas behind one proxy share it. Unset: a random key per process.",
+    )
     feedback_db: Path = Field(Path(".iom-feedback.sqlite3"), description="SQLite file for feedback.")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (),

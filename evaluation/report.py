@@ -71,6 +71,17 @@ def _prediction(r: QuestionResult) -> dict[str, Any]:
     }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: one starting like a formula ("=HYPERLINK(")
+    gets a leading apostrophe. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _write_csv(path: Path, results: Sequence[QuestionResult]) -> None:
     fields = ["id", "answerable", "refused", "label", "correct", "latency_ms", *QUESTION_SCORES, "question"]
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -89,7 +100,7 @@ def _write_csv(path: Path, results: Sequence[QuestionResult]) -> None:
             for key in QUESTION_SCORES:
                 value = r.scores.get(key)
                 row[key] = "" if value is None else round(value, 4)
-            writer.writerow(row)
+            writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
 
 
 def _fmt(value: Any) -> str:

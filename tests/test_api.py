@@ -26,6 +26,7 @@ from assistant.feedback import FeedbackStore
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
 from tests.conftest import clean_environment
+from ui.api import FEEDBACK_PER_MINUTE
 from ui.app import check_exposure, create_app, with_allowed_hosts
 
 pytestmark = pytest.mark.integration
@@ -466,14 +467,15 @@ def test_ui_auth_requires_a_login(web_settings: Settings, service: AssistantServ
 
 
 def test_feedback_is_stored_and_exported(client: TestClient, web_settings: Settings, tmp_path: Path) -> None:
-    citation = {"n": 1, "source_id": SEED.name, "quote": BUDVA_DATE}
+    given = client.post("/api/ask", json={"question": BUDVA_QUESTION}).json()
     body = {
-        "question": BUDVA_QUESTION,
-        "answer": f"On {BUDVA_DATE}. [1]",
+        "answer_id": given["answer_id"],
+        "question": given["question"],
+        "answer": given["answer"],
         "rating": "down",
         "comment": "Missing the place.",
-        "citations": [citation],
-        "provider": "extractive",
+        "citations": given["citations"],
+        "provider": given["provider"],
     }
     response = client.post("/api/feedback", json=body)
 
@@ -487,18 +489,39 @@ def test_feedback_is_stored_and_exported(client: TestClient, web_settings: Setti
     assert record["question"] == BUDVA_QUESTION
     assert record["rating"] == "down"
     assert record["comment"] == "Missing the place."
-    assert record["citations"] == [citation]
+    assert record["citations"] == given["citations"]
     assert record["provider"] == "extractive"
     assert record["created_at"]
+
+
+def test_feedback_rates_only_answers_the_server_gave(
+    web_settings: Settings, service: AssistantService
+) -> None:
+    """A made-up pair (one starting with =HYPERLINK, say) is not stored; nor is an answer altered
+    after the fact; and one client cannot flood the store."""
+    with _app_with(web_settings, service) as client:
+        given = client.post("/api/ask", json={"question": BUDVA_QUESTION}).json()
+        rating = {k: given[k] for k in ("answer_id", "question", "answer")} | {"rating": "up"}
+        forged = {**rating, "answer": '=HYPERLINK("http://evil.example","click")'}
+        assert _assert_error(client.post("/api/feedback", json=forged), 422)["error"] == "unknown_answer"
+        made_up = {**rating, "answer_id": "0" * 32}
+        assert _assert_error(client.post("/api/feedback", json=made_up), 422)["error"] == "unknown_answer"
+
+        tries = FEEDBACK_PER_MINUTE + 2
+        statuses = [client.post("/api/feedback", json=rating).status_code for _ in range(tries)]
+        assert statuses.count(201) == FEEDBACK_PER_MINUTE and statuses[-1] == 429, statuses
+        streamed = client.post("/api/ask/stream", json={"question": BUDVA_QUESTION}).text
+        assert _sse(streamed)[-1][1]["answer_id"] == given["answer_id"], "the stream signs its answer too"
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"question": "q", "answer": "a", "rating": "meh"},
-        {"question": "q", "answer": "a"},
-        {"question": "", "answer": "a", "rating": "up"},
-        {"question": "q", "answer": "a", "rating": "up", "comment": "x" * 5000},
+        {"answer_id": "x", "question": "q", "answer": "a", "rating": "meh"},
+        {"answer_id": "x", "question": "q", "answer": "a"},
+        {"answer_id": "x", "question": "", "answer": "a", "rating": "up"},
+        {"answer_id": "x", "question": "q", "answer": "a", "rating": "up", "comment": "x" * 5000},
+        {"question": "q", "answer": "a", "rating": "up"},
     ],
 )
 def test_bad_feedback_is_422(client: TestClient, body: dict[str, Any]) -> None:

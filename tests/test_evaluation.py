@@ -186,6 +186,16 @@ def test_thumbs_down_feedback_becomes_draft_cases(
 
 
 @pytest.mark.unit
+def test_csv_cells_that_look_like_formulas_are_shown_as_text() -> None:
+    from evaluation.report import spreadsheet_safe
+
+    for formula in ('=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\t=1"):
+        assert spreadsheet_safe(formula) == "'" + formula
+    assert spreadsheet_safe("When was the meeting?") == "When was the meeting?"
+    assert spreadsheet_safe(-0.5) == -0.5, "numbers stay numbers"
+
+
+@pytest.mark.unit
 def test_every_metric_is_named_once_in_the_registry() -> None:
     from evaluation.registry import METRIC_KEYS, QUESTION_SCORES
     from evaluation.runner import aggregate

@@ -26,6 +26,7 @@ from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, StreamEvent
 from ui.door import Door
 from ui.errors import ApiError, error_code, public_detail
+from ui.receipts import Receipts
 from ui.schemas import (
     ERROR_RESPONSES,
     AnswerOut,
@@ -38,6 +39,7 @@ from ui.schemas import (
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
+FEEDBACK_PER_MINUTE = 30  # ratings one client (user or address) may send in a minute
 _SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -69,7 +71,14 @@ def require_user(request: Request) -> None:
         )
 
 
+def get_receipts(request: Request) -> Receipts:
+    """The app's answer ids."""
+    receipts: Receipts = request.app.state.receipts
+    return receipts
+
+
 ServiceDep = Annotated[AssistantService, Depends(get_service)]
+ReceiptsDep = Annotated[Receipts, Depends(get_receipts)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 
 
@@ -82,10 +91,10 @@ def build_api_router() -> APIRouter:
     guarded = [Depends(require_user)]
 
     @router.post("/ask", response_model=AnswerOut, dependencies=guarded, tags=["answers"])
-    def ask(body: AskRequest, service: ServiceDep) -> dict[str, Any]:
+    def ask(body: AskRequest, service: ServiceDep, receipts: ReceiptsDep) -> dict[str, Any]:
         """Answer a question from the IOM documents, with numbered citations."""
         answer = service.ask(body.question, _history(body), body.provider, _filters(body))
-        return answer.to_dict()
+        return _answer_dict(answer, receipts)
 
     @router.post(
         "/ask/stream",
@@ -94,7 +103,7 @@ def build_api_router() -> APIRouter:
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": "token events, then answer"}},
     )
-    def ask_stream(body: AskRequest, service: ServiceDep) -> StreamingResponse:
+    def ask_stream(body: AskRequest, service: ServiceDep, receipts: ReceiptsDep) -> StreamingResponse:
         """Server-sent events: `token` ({"text"}) pieces, then one `answer` (the answer object).
 
         A failure after the first event arrives as one `error` event ({"error", "detail"}).
@@ -102,7 +111,7 @@ def build_api_router() -> APIRouter:
         events = service.ask_stream(body.question, _history(body), body.provider, _filters(body))
         first = next(events)  # bad questions and an empty index fail here, as plain HTTP errors
         return StreamingResponse(
-            _server_sent(first, events),
+            _server_sent(first, events, receipts),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -132,8 +141,26 @@ def build_api_router() -> APIRouter:
     @router.post(
         "/feedback", status_code=201, response_model=FeedbackOut, dependencies=guarded, tags=["feedback"]
     )
-    def feedback(body: FeedbackIn, store: FeedbackDep) -> dict[str, int]:
-        """Store a thumbs up or down (and an optional comment) on an answer."""
+    def feedback(
+        body: FeedbackIn, request: Request, store: FeedbackDep, receipts: ReceiptsDep
+    ) -> dict[str, int]:
+        """Store a thumbs up or down (and an optional comment) on an answer this server gave:
+        `answer_id`, `question` and `answer` as the answer object had them."""
+        if not receipts.valid(body.answer_id, body.question, body.answer):
+            raise ApiError(
+                422,
+                "unknown_answer",
+                "rate an answer this server gave: send its answer_id with its question and answer unchanged",
+            )
+        door: Door = request.app.state.door
+        client = door.user(request) or (request.client.host if request.client else "unknown")
+        if not request.app.state.feedback_rate.allow(client):
+            raise ApiError(
+                429,
+                "too_many_ratings",
+                f"at most {FEEDBACK_PER_MINUTE} ratings a minute; try again in a minute",
+                headers={"Retry-After": "60"},
+            )
         feedback_id = store.add(
             question=body.question,
             answer=body.answer,
@@ -158,12 +185,12 @@ def _filters(body: AskRequest) -> ChunkFilter | None:
     return None if chunk_filter.is_empty() else chunk_filter
 
 
-def _server_sent(first: StreamEvent, rest: Iterator[StreamEvent]) -> Iterator[str]:
+def _server_sent(first: StreamEvent, rest: Iterator[StreamEvent], receipts: Receipts) -> Iterator[str]:
     """Encode events as SSE; an exception mid-stream becomes an `error` event."""
     try:
-        yield _sse_event(first)
+        yield _sse_event(first, receipts)
         for event in rest:
-            yield _sse_event(event)
+            yield _sse_event(event, receipts)
     except AssistantError as exc:
         log.warning("stream failed: %s", exc)
         yield _sse("error", {"error": error_code(exc), "detail": public_detail(exc)})
@@ -172,15 +199,17 @@ def _server_sent(first: StreamEvent, rest: Iterator[StreamEvent]) -> Iterator[st
         yield _sse("error", {"error": "internal", "detail": "the answer failed; see the server log"})
 
 
-def _sse_event(event: StreamEvent) -> str:
+def _sse_event(event: StreamEvent, receipts: Receipts) -> str:
     if event.kind == "answer":
         assert event.answer is not None
-        return _sse("answer", _answer_dict(event.answer))
+        return _sse("answer", _answer_dict(event.answer, receipts))
     return _sse("token", {"text": event.text})
 
 
-def _answer_dict(answer: Answer) -> dict[str, Any]:
-    return AnswerOut.model_validate(answer.to_dict()).model_dump()
+def _answer_dict(answer: Answer, receipts: Receipts) -> dict[str, Any]:
+    """The answer object with the id that lets its reader rate it."""
+    answer_id = receipts.issue(answer.question, answer.answer)
+    return AnswerOut.model_validate({**answer.to_dict(), "answer_id": answer_id}).model_dump()
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

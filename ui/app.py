@@ -37,10 +37,11 @@ from ui._middleware import (
     ClosedRoutesMiddleware,
     SecurityHeadersMiddleware,
 )
-from ui.api import API_PREFIX, build_api_router
+from ui.api import API_PREFIX, FEEDBACK_PER_MINUTE, build_api_router
 from ui.door import Door, gradio_sessions
 from ui.embed import build_embed_router
 from ui.errors import ApiError, install_error_handlers
+from ui.receipts import RateLimit, Receipts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +82,8 @@ def create_app(
     app.state.service = service
     app.state.feedback = feedback
     app.state.door = door
+    app.state.receipts = Receipts(settings.feedback_secret)
+    app.state.feedback_rate = RateLimit(FEEDBACK_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(build_api_router())
     if swagger_assets:

@@ -94,6 +94,7 @@ class AnswerOut(BaseModel):
     timings_ms: dict[str, float]
     question: str = ""
     standalone_question: str = ""
+    answer_id: str = ""  # send it back with a rating (POST /api/feedback)
 
 
 class HealthOut(BaseModel):
@@ -108,6 +109,7 @@ class HealthOut(BaseModel):
 class FeedbackIn(_Strict):
     """A rating of one answer."""
 
+    answer_id: str = Field(min_length=1, max_length=64)
     question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     answer: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     rating: Rating
