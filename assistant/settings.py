@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="Questions the server holds at once (answering or waiting), for the API and for "
         "the chat each; more get a quick 'busy, try again' (HTTP 503 with Retry-After).",
     )
+    max_questions_per_client: int = Field(
+        4, ge=1, le=1000, description="Questions one client (user or address) may have in the server at once."
+    )
+    body_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds a client has to send a question's body (else 408)."
+    )
     reranker_model: str | None = Field(
         None, description="Local path of a sentence-transformers CrossEncoder; unset = no reranking."
     )

@@ -303,6 +303,10 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     response = client.post("/api/ask", json={"question": "x" * 70_000})
 
     _assert_error(response, 413)
+    # the chat's own routes too, with or without a Content-Length
+    _assert_error(client.post("/gradio_api/queue/join", json={"data": ["x" * 1_000_000]}), 413)
+    chunked = client.post("/gradio_api/queue/join", content=iter([b"{" + b" " * 40_000] * 3))
+    _assert_error(chunked, 413)
 
 
 def test_unknown_api_route_is_json_404(client: TestClient) -> None:

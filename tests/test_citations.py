@@ -25,3 +25,28 @@ def test_the_chat_links_every_known_marker_and_leaves_others_as_text() -> None:
     markdown = answer_markdown(answer, turn=3)
     assert f"(#{anchor(3, 1)})" in markdown and f"(#{anchor(3, 2)})" in markdown
     assert f"(#{anchor(3, 7)})" not in markdown and "7" in markdown
+
+
+def test_a_long_chat_keeps_the_passages_of_its_latest_answers_only() -> None:
+    """22 answered turns: the sources panel re-sent with each answer stays bounded; older turns
+    keep their question, answer and quoted citations."""
+    from ui.chat import TURNS_WITH_PASSAGES, _forget_passages
+    from ui.render import Turn, sources_panel
+
+    passage = "The meeting of the Heads of Border Police took place in Budva. " * 30  # about 2 KB
+    answer = {
+        "answer": "In Budva. [1]",
+        "refused": False,
+        "citations": [{"n": 1, "source_id": "seed.txt", "quote": "took place in Budva"}],
+        "retrieved": [{"rank": r, "source_id": "seed.txt", "text": passage, "page": None} for r in range(8)],
+        "notices": [],
+    }
+    turns = [Turn(f"Question {i}?", dict(answer)) for i in range(22)]
+
+    kept = _forget_passages(turns)
+
+    assert [t.question for t in kept] == [t.question for t in turns]
+    assert all(t.answer is not None and t.answer["citations"] for t in kept)
+    with_passages = [t for t in kept if t.answer is not None and t.answer["retrieved"]]
+    assert len(with_passages) == TURNS_WITH_PASSAGES - 1  # and the question being asked makes five
+    assert len(sources_panel(kept, "/")) < len(sources_panel(turns[-TURNS_WITH_PASSAGES:], "/")) * 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -53,3 +55,52 @@ def test_routes_the_chat_does_not_use_are_closed_to_everyone(locked: str) -> Non
             response = client.post(path, json={"data": [BUDVA_QUESTION]}, headers=USER)
             assert response.status_code == 404, path
         assert client.get("/monitoring/summary", headers=USER).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An open server with room for three questions, two per client, and a 2 s body deadline."""
+    with clean_environment():
+        settings: Settings = build_web_index(
+            tmp_path_factory.mktemp("limits"),
+            max_pending_questions=3,
+            max_questions_per_client=2,
+            body_timeout_s=2,
+        )
+        with ServerThread(settings, free_port()) as server:
+            yield server.url.rstrip("/")
+
+
+def test_clients_that_trickle_a_body_hold_no_question_slot(small: str) -> None:
+    """Connections that send headers and then nothing (more than the server's slots) do not
+    make other users wait: they get 408 and the next question is answered."""
+    host, port = small.removeprefix("http://").split(":")
+    head = (
+        f"POST /api/ask HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 200\r\n\r\n{"
+    ).encode()
+    stalled = []
+    for _ in range(6):
+        connection = socket.create_connection((host, int(port)))
+        connection.sendall(head)
+        stalled.append(connection)
+    try:
+        with httpx.Client(base_url=small, timeout=60) as client:
+            answer = client.post("/api/ask", json={"question": BUDVA_QUESTION})
+            assert answer.status_code == 200, answer.text
+        stalled[0].settimeout(30)
+        reply = stalled[0].recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 408"), reply[:80]
+    finally:
+        for connection in stalled:
+            connection.close()
+
+
+def test_one_client_cannot_take_every_question_slot(small: str) -> None:
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(base_url=small, timeout=60) as client:
+            asks = [client.post("/api/ask", json={"question": BUDVA_QUESTION}) for _ in range(6)]
+            return [r.status_code for r in await asyncio.gather(*asks)]
+
+    statuses = asyncio.run(burst())
+    assert 200 in statuses and 429 in statuses and set(statuses) <= {200, 429}, statuses

@@ -3,12 +3,16 @@ security headers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ui.door import Door
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
@@ -60,10 +64,6 @@ class ClosedRoutesMiddleware:
         await self.app(scope, receive, send)
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 def _json_error(
     status: int, error: str, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> tuple[dict[str, object], bytes]:
@@ -80,100 +80,134 @@ def _json_error(
     return start, body
 
 
-class BodySizeLimitMiddleware:
-    """413 JSON for request bodies over `max_bytes` on paths under `prefixes`.
+class BodyLimitMiddleware:
+    """Every request body is read whole before the app sees it: 413 JSON past `max_bytes`
+    (Content-Length or counted as it arrives), 408 JSON when it takes longer than `seconds`.
 
-    Checks Content-Length first, then counts the bytes of a chunked body as they arrive.
+    So no route, the chat's included, reads an unbounded body, and a client that trickles one
+    holds nothing but its own connection for at most `seconds`.
     """
 
-    def __init__(
-        self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, prefixes: Sequence[str] = ("/",)
-    ):
+    def __init__(self, app: ASGIApp, *, max_bytes: int, seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.prefixes = tuple(prefixes)
+        self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _route_path(scope).startswith(self.prefixes):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_large = int(value) > self.max_bytes
-                except ValueError:
-                    too_large = False
-                if too_large:
-                    await self._reject(send)
-                    return
-
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._too_large(send)
+                return
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not started:
-                await self._reject(send)
+            messages = await asyncio.wait_for(self._whole_body(receive), self.seconds)
+        except TimeoutError:
+            detail = f"send the request body within {self.seconds:g} s"
+            await _send_error(send, 408, "request_timeout", detail)
+            return
+        if messages is None:
+            await self._too_large(send)
+            return
+        pending = list(messages)
 
-    async def _reject(self, send: Send) -> None:
-        start, body = _json_error(
-            413, "payload_too_large", f"the request body is larger than {self.max_bytes // 1024} KB"
-        )
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+        async def replay() -> Message:
+            return pending.pop(0) if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _whole_body(self, receive: Receive) -> list[Message] | None:
+        """The body's messages up to the last one (or a disconnect); None past the limit."""
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return messages
+
+    async def _too_large(self, send: Send) -> None:
+        detail = f"the request body is larger than {self.max_bytes // 1024} KB"
+        await _send_error(send, 413, "payload_too_large", detail)
 
 
 class AdmissionLimitMiddleware:
-    """503 JSON with Retry-After once `limit` requests to `paths` are already in the server.
+    """Bounds the questions in the server: 503 with Retry-After past `limit`, 429 past
+    `per_client` for one client (its user, else its address).
 
-    On 2 cores an answer takes a fraction of a second; without a bound, a burst queues
-    requests for minutes. Past the limit a caller learns at once that it should come back,
-    and those already admitted are served as fast as before. Counted from the request's
-    arrival to the end of its response (streams included), on the event loop: no lock.
+    On 2 cores an answer takes a fraction of a second; without a bound, a burst queues requests
+    for minutes. A question is counted only once its whole body has arrived (`BodyLimitMiddleware`
+    runs first) and it passes the door: clients that trickle a body or have no key hold no slot.
+    Counted to the end of the response (streams included), on the event loop: no lock.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, paths: Sequence[str], retry_after_s: int = 5) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        paths: Sequence[str],
+        door: Door,
+        per_client: int,
+        retry_after_s: int = 5,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.paths = frozenset(paths)
+        self.door = door
+        self.per_client = per_client
         self.retry_after_s = retry_after_s
         self.in_flight = 0
+        self.by_client: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _route_path(scope).rstrip("/") not in self.paths:
             await self.app(scope, receive, send)
             return
+        connection = HTTPConnection(scope)
+        if not self.door.admits(connection):  # the route answers 401
+            await self.app(scope, receive, send)
+            return
+        client = self.door.user(connection) or (connection.client.host if connection.client else "")
+        if self.by_client.get(client, 0) >= self.per_client:
+            await _send_error(
+                send,
+                429,
+                "too_many_questions",
+                f"{self.per_client} of your questions are being answered; wait for them",
+                [(b"retry-after", str(self.retry_after_s).encode())],
+            )
+            return
         if self.in_flight >= self.limit:
-            start, body = _json_error(
+            await _send_error(
+                send,
                 503,
                 "busy",
                 f"{self.in_flight} questions are being answered; try again in {self.retry_after_s} seconds",
                 [(b"retry-after", str(self.retry_after_s).encode())],
             )
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
             return
         self.in_flight += 1
+        self.by_client[client] = self.by_client.get(client, 0) + 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self.by_client[client] -= 1
+            if not self.by_client[client]:
+                del self.by_client[client]
+
+
+async def _send_error(
+    send: Send, status: int, error: str, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    start, body = _json_error(status, error, detail, headers)
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeadersMiddleware:

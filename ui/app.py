@@ -1,9 +1,9 @@
 """One FastAPI app: the chat at `/`, the HTTP API under `/api`, the embedding page at `/embed`.
 
-    browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodySizeLimit(/api) ──> routes
-                                                                     ├── /api/*   ui.api
-                                                                     ├── /embed   ui.embed
-                                                                     └── /        Gradio (ui.chat)
+    browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodyLimit
+            ──> Admission(/api/ask) ──> routes ├── /api/*   ui.api (the door: ui.door)
+                                               ├── /embed   ui.embed
+                                               └── /        Gradio (ui.chat)
 
 Behind a reverse proxy that strips a path prefix, set `IOM_ASSISTANT_ROOT_PATH` to that
 prefix; `serve` hands it to uvicorn, and every link the app makes carries it.
@@ -33,7 +33,7 @@ from ui._middleware import (
     CLOSED_GRADIO_ROUTES,
     DEFAULT_MAX_BODY_BYTES,
     AdmissionLimitMiddleware,
-    BodySizeLimitMiddleware,
+    BodyLimitMiddleware,
     ClosedRoutesMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -107,10 +107,10 @@ def create_app(
         AdmissionLimitMiddleware,
         limit=settings.max_pending_questions,
         paths=(f"{API_PREFIX}/ask", f"{API_PREFIX}/ask/stream"),
+        door=door,
+        per_client=settings.max_questions_per_client,
     )
-    app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, prefixes=(f"{API_PREFIX}/",)
-    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, seconds=settings.body_timeout_s)
     app.add_middleware(ClosedRoutesMiddleware, prefixes=CLOSED_GRADIO_ROUTES)
     app.add_middleware(
         CORSMiddleware,

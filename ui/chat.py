@@ -19,9 +19,12 @@ from assistant.settings import Settings
 from ui.door import Door
 from ui.errors import public_detail
 from ui.render import Turn, chat_messages, sources_panel
+from ui.schemas import MAX_HISTORY_MESSAGES
 from ui.urls import believed_headers, public_base_url
 
 log = logging.getLogger(__name__)
+
+TURNS_WITH_PASSAGES = 5  # answers whose retrieved passages the chat keeps (the latest ones)
 
 TITLE = "IOM Assistant"
 EXAMPLE_QUESTIONS = (
@@ -121,8 +124,8 @@ class ChatCallbacks:
         base = self.base_url(request)
         history = [
             m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
-        ]
-        turns = [*turns, Turn(question)]
+        ][-MAX_HISTORY_MESSAGES:]  # as much of the conversation as the API takes
+        turns = [*_forget_passages(turns), Turn(question)]
         yield chat_messages(turns), sources_panel(turns, base), turns, ""
         streamed = ""
         try:
@@ -167,6 +170,21 @@ class ChatCallbacks:
     def new_conversation(self, request: gr.Request) -> tuple[Any, ...]:
         """Forget the conversation."""
         return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False)
+
+
+def _forget_passages(turns: list[Turn]) -> list[Turn]:
+    """The conversation with the passages of all but the latest TURNS_WITH_PASSAGES answers
+    dropped: older turns keep their question, answer and quoted citations, so a long
+    conversation does not grow the page, the session and every re-render without bound."""
+    kept = []
+    for age, turn in enumerate(reversed(turns)):
+        old = age >= TURNS_WITH_PASSAGES - 1  # the question being asked is the latest turn
+        if old and turn.answer is not None and turn.answer.get("retrieved"):
+            answer = {**turn.answer, "retrieved": [], "passages_dropped": True}
+            kept.append(Turn(turn.question, answer, turn.error))
+        else:
+            kept.append(turn)
+    return kept[::-1]
 
 
 def build_chat(

@@ -172,6 +172,11 @@ def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDi
 
 def _closest_sources(answer: AnswerDict, base_url: str) -> str:
     retrieved = list(answer.get("retrieved", []))[:CLOSEST_SOURCES]
+    if answer.get("passages_dropped"):
+        return (
+            '<div class="iom-refusal-note">Not found in the IOM documents '
+            "(ask again to see the closest sources).</div>"
+        )
     if not retrieved:
         return '<div class="iom-refusal-note">No document came close to this question.</div>'
     items = []
