@@ -8,6 +8,19 @@ The chunker turns sections into `Chunk`s, which is what the index stores.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+def web_url(url: str | None) -> str | None:
+    """A document's own address, kept only when it is an http(s) URL: a `javascript:` or
+    `file:` link from a page's metadata would be shown to users as the document's link."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @dataclass(frozen=True)

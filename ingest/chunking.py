@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from assistant.documents import Chunk, Section, SourceDocument
+from assistant.documents import Chunk, Section, SourceDocument, web_url
 from assistant.text import BULLET as _BULLET
 from assistant.text import split_sentences
 
@@ -57,7 +57,7 @@ def chunk_document(doc: SourceDocument, count_tokens: TokenCounter, sizing: Chun
             heading=section.heading,
             language=doc.language,
             published=doc.published,
-            url=doc.url,
+            url=web_url(doc.url),
         )
         key = chunk.embedding_text()
         seen[key] += 1
