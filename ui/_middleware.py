@@ -173,23 +173,14 @@ class AdmissionLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client = self.door.user(connection) or (connection.client.host if connection.client else "")
+        retry = [(b"retry-after", str(self.retry_after_s).encode())]
         if self.by_client.get(client, 0) >= self.per_client:
-            await _send_error(
-                send,
-                429,
-                "too_many_questions",
-                f"{self.per_client} of your questions are being answered; wait for them",
-                [(b"retry-after", str(self.retry_after_s).encode())],
-            )
+            detail = f"{self.per_client} of your questions are being answered; wait for them"
+            await _send_error(send, 429, "too_many_questions", detail, retry)
             return
         if self.in_flight >= self.limit:
-            await _send_error(
-                send,
-                503,
-                "busy",
-                f"{self.in_flight} questions are being answered; try again in {self.retry_after_s} seconds",
-                [(b"retry-after", str(self.retry_after_s).encode())],
-            )
+            detail = f"{self.in_flight} questions are being answered; try again in {self.retry_after_s} s"
+            await _send_error(send, 503, "busy", detail, retry)
             return
         self.in_flight += 1
         self.by_client[client] = self.by_client.get(client, 0) + 1
