@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--index-dir", type=Path, help="index folder (default: IOM_ASSISTANT_INDEX_DIR)")
     ingest.add_argument("--rebuild", action="store_true", help="drop the index and embed everything again")
     ingest.add_argument("--strict", action="store_true", help="exit 1 when any file fails")
+    ingest.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="let this run remove more than half of the indexed files (they were deleted on purpose)",
+    )
     ingest.add_argument("--json", action="store_true", help="print the summary as JSON")
     ingest.set_defaults(command=_ingest)
 
@@ -104,6 +109,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         limits=FileLimits(seconds=settings.file_timeout_s, memory_mb=settings.file_memory_mb),
         rebuild=args.rebuild,
         progress=sys.stderr.isatty(),
+        allow_mass_removal=args.allow_mass_removal,
     )
     summary = Ingestor(Index.from_settings(settings), options).run(args.paths or [settings.corpus_dir])
     if args.json:

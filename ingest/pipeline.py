@@ -60,6 +60,7 @@ class IngestOptions:
     ignore: tuple[str, ...] = DEFAULT_IGNORE
     rebuild: bool = False
     progress: bool = True
+    allow_mass_removal: bool = False  # let one run remove more than half of the indexed files
 
 
 @dataclass
@@ -122,6 +123,10 @@ def discover(
         path = given.resolve()
         if path.is_dir():
             roots.append(path)
+            if not any(p.is_file() for p in path.rglob("*")):
+                raise DocumentError(
+                    f"{given} holds no files: put the documents in it or name the folder that holds them"
+                )
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 rel = file.relative_to(path)
                 if any(_ignored(part, ignore) for part in rel.parts):
@@ -387,11 +392,15 @@ class Ingestor:
         store, manifest = self.index.store, self.index.manifest
         present = {f.source_id for f in files}
         root_names = {str(r) for r in roots}
-        gone = [
-            e.source_id
-            for e in manifest.entries().values()
-            if e.source_id not in present and e.root in root_names
-        ]
+        under_roots = [e for e in manifest.entries().values() if e.root in root_names]
+        gone = [e.source_id for e in under_roots if e.source_id not in present]
+        if 2 * len(gone) > len(under_roots) and not self.options.allow_mass_removal:
+            folders = ", ".join(sorted(root_names))
+            raise DocumentError(
+                f"{len(gone)} of the {len(under_roots)} indexed files are gone from {folders}: nothing "
+                "was removed, since a moved or unmounted folder would empty the index. If they were "
+                "deleted on purpose, run ingest again with --allow-mass-removal"
+            )
         if scan_store:  # no trustworthy manifest: anything in the store not on disk is an orphan
             gone.extend(sorted(store.source_ids() - present - set(gone)))
         for source_id in gone:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import IndexUnavailableError
+from assistant.errors import DocumentError, IndexUnavailableError
 from assistant.index import Index
 from assistant.settings import Settings, load_settings
 from evaluation.corpus import evaluation_corpus
@@ -38,10 +38,18 @@ SUMMARY_KEYS = {
 
 
 def ingest(
-    settings: Settings, *paths: Path, rebuild: bool = False, limits: FileLimits | None = None
+    settings: Settings,
+    *paths: Path,
+    rebuild: bool = False,
+    limits: FileLimits | None = None,
+    allow_mass_removal: bool = False,
 ) -> IngestSummary:
     options = IngestOptions(
-        sizing=ChunkSizing(max_tokens=0), rebuild=rebuild, progress=False, limits=limits or FileLimits()
+        sizing=ChunkSizing(max_tokens=0),
+        rebuild=rebuild,
+        progress=False,
+        limits=limits or FileLimits(),
+        allow_mass_removal=allow_mass_removal,
     )
     index = Index.from_settings(settings)
     try:
@@ -134,6 +142,33 @@ def test_changed_deleted_and_renamed_files(hash_settings: Settings, small_corpus
     assert deleted.files_removed == 1
     assert deleted.chunks_total < first.chunks_total
     assert len(before) == first.chunks_total
+
+
+def test_a_run_that_would_remove_most_files_stops_until_told(
+    hash_settings: Settings, small_corpus: Path, tmp_path: Path
+) -> None:
+    """A moved or unmounted folder looks like deleted files: the index is kept until the user
+    says the files were deleted on purpose. An empty or missing folder is an error naming it."""
+    ingest(hash_settings, small_corpus)
+    before = snapshot(hash_settings)
+    kept = sorted(small_corpus.iterdir())[0]
+    for file in small_corpus.iterdir():
+        if file != kept:
+            file.unlink()
+
+    with pytest.raises(DocumentError, match="--allow-mass-removal"):
+        ingest(hash_settings, small_corpus)
+    assert snapshot(hash_settings) == before, "nothing stored is lost"
+
+    removed = ingest(hash_settings, small_corpus, allow_mass_removal=True)
+    assert removed.files_removed == 3 and removed.files_unchanged == 1
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DocumentError, match=str(empty)):
+        ingest(hash_settings, empty)
+    with pytest.raises(DocumentError, match="does not exist"):
+        ingest(hash_settings, tmp_path / "missing")
 
 
 def test_embedding_model_mismatch_asks_for_rebuild(tmp_path: Path, small_corpus: Path) -> None:
