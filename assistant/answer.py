@@ -46,6 +46,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     question: str = ""
     standalone_question: str = ""
+    answer_id: str = ""  # the HTTP API signs each answer: send it back to rate it (POST /api/feedback)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""

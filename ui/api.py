@@ -10,6 +10,7 @@ import json
 import logging
 import mimetypes
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -29,7 +30,6 @@ from ui.errors import ApiError, error_code, public_detail
 from ui.receipts import Receipts
 from ui.schemas import (
     ERROR_RESPONSES,
-    AnswerOut,
     AskRequest,
     FeedbackIn,
     FeedbackOut,
@@ -90,7 +90,7 @@ def build_api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     guarded = [Depends(require_user)]
 
-    @router.post("/ask", response_model=AnswerOut, dependencies=guarded, tags=["answers"])
+    @router.post("/ask", response_model=Answer, dependencies=guarded, tags=["answers"])
     def ask(body: AskRequest, service: ServiceDep, receipts: ReceiptsDep) -> dict[str, Any]:
         """Answer a question from the IOM documents, with numbered citations."""
         answer = service.ask(body.question, _history(body), body.provider, _filters(body))
@@ -208,8 +208,7 @@ def _sse_event(event: StreamEvent, receipts: Receipts) -> str:
 
 def _answer_dict(answer: Answer, receipts: Receipts) -> dict[str, Any]:
     """The answer object with the id that lets its reader rate it."""
-    answer_id = receipts.issue(answer.question, answer.answer)
-    return AnswerOut.model_validate({**answer.to_dict(), "answer_id": answer_id}).model_dump()
+    return replace(answer, answer_id=receipts.issue(answer.question, answer.answer)).to_dict()
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

@@ -57,46 +57,6 @@ class AskRequest(_Strict):
     filters: Filters | None = None
 
 
-class CitationOut(BaseModel):
-    """Source `[n]` of the answer."""
-
-    n: int
-    source_id: str
-    title: str
-    page: int | None
-    url: str | None
-    quote: str
-    score: float
-    chunk_id: str = ""
-
-
-class RetrievedOut(BaseModel):
-    """A passage retrieval ranked for the question."""
-
-    rank: int
-    chunk_id: str
-    source_id: str
-    page: int | None
-    score: float
-    text: str
-    title: str = ""
-
-
-class AnswerOut(BaseModel):
-    """The answer object (the same as `iom-assistant ask --json`)."""
-
-    answer: str
-    refused: bool
-    citations: list[CitationOut]
-    retrieved: list[RetrievedOut]
-    notices: list[str]
-    provider: str
-    timings_ms: dict[str, float]
-    question: str = ""
-    standalone_question: str = ""
-    answer_id: str = ""  # send it back with a rating (POST /api/feedback)
-
-
 class HealthOut(BaseModel):
     """Whether the service can answer, and what it holds."""
 
