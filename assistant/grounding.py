@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.citations import MARKERS_AFTER_STOP, cited_numbers, strip_markers
 from assistant.embedder import Embedder
-from assistant.lexical import terms
+from assistant.lexical import covered, terms
 from assistant.text import fold, split_sentences, strip_bullet
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -123,7 +123,7 @@ class GroundingGuard:
         sentences = split_sentences(passage) or [passage]
         folded_passage = " ".join(fold(passage).split())
         folded_sentence = " ".join(fold(sentence).split()).rstrip(".")
-        best = max(sentences, key=lambda s: _overlap(sentence, s))
+        best = max(sentences, key=lambda s: covered(sentence, s))
         if folded_sentence and folded_sentence in folded_passage:
             return Support(True, 1.0, _containing(sentences, sentence) or best)
         passage_words = set(terms(passage))
@@ -219,11 +219,6 @@ class GroundingGuard:
             if mask.any():
                 out[:, p] = sims[:, mask].max(axis=1)
         return out
-
-
-def _overlap(a: str, b: str) -> float:
-    wa, wb = set(terms(a)), set(terms(b))
-    return len(wa & wb) / (len(wa) or 1)
 
 
 def _containing(sentences: Sequence[str], claim: str) -> str | None:

@@ -38,6 +38,18 @@ def terms(text: str) -> list[str]:
     return [stem(word) for word in words(text) if word not in STOPWORDS]
 
 
+def covered(text: str, by: str) -> float:
+    """The share of a text's terms that another text holds (0 when it has none)."""
+    own, other = set(terms(text)), set(terms(by))
+    return len(own & other) / (len(own) or 1)
+
+
+def overlap(a: str, b: str) -> float:
+    """The share of the shorter text's terms that the other holds: 1 when one repeats the other."""
+    wa, wb = set(terms(a)), set(terms(b))
+    return len(wa & wb) / (min(len(wa), len(wb)) or 1)
+
+
 # A word inside a sentence: after a lower-case word, a comma or a colon and one space.
 _MID_SENTENCE = re.compile(r"(?<=[a-z,;:] )([^\W\d_][\w’'-]*)")
 

@@ -70,6 +70,25 @@ def strip_bullet(sentence: str) -> str:
 _WORD = re.compile(r"[^\W_]+(?:[.,'’\-/][^\W_]+)*", re.UNICODE)
 
 
+# Month names and their abbreviations in English, French and Spanish, with their number: the one
+# table for reading dates (ingest), matching them (the reader) and comparing them (evaluation).
+MONTHS = {
+    # English
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # Spanish
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+}  # fmt: skip
+ENGLISH_MONTHS = tuple(name for name, _ in sorted(list(MONTHS.items())[:12], key=lambda item: item[1]))
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents, for matching words across spellings."""
     decomposed = unicodedata.normalize("NFKD", text.lower())

@@ -14,16 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.text import fold
+from assistant.text import ENGLISH_MONTHS, MONTHS, fold
 
 _ARTICLES = re.compile(r"\b(a|an|the|le|la|les|l|un|une|des|el|los|las|una|unos)\b")
-_MONTHS = {
-    "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
-    "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
-    "dec": "december", "janvier": "january", "fevrier": "february", "mars": "march", "avril": "april",
-    "mai": "may", "juin": "june", "juillet": "july", "aout": "august", "septembre": "september",
-    "octobre": "october", "novembre": "november", "decembre": "december",
-}  # fmt: skip
+# Month names and abbreviations read as the English name ("juin", "jun", "junio" -> "june"), so a
+# date matches however it is written (the text is folded first: "août" is "aout").
+_MONTH_NAMES = {name: ENGLISH_MONTHS[number - 1] for name, number in MONTHS.items() if name == fold(name)}
 
 
 def normalize(text: str) -> str:
@@ -34,7 +30,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"(\d)\s*(%|per cent|percent|pour cent)", r"\1 percent", text)
     text = re.sub(r"[^\w\s]", " ", text)
     text = _ARTICLES.sub(" ", text)
-    words = [_MONTHS.get(w, w) for w in text.split()]
+    words = [_MONTH_NAMES.get(w, w) for w in text.split()]
     return " ".join(words)
 
 

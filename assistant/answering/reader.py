@@ -32,7 +32,7 @@ from assistant.answering.facts import holds, must_state, wanted_kind
 from assistant.crosslingual import Gloss
 from assistant.embedder import Embedder
 from assistant.grounding import Claim
-from assistant.lexical import terms
+from assistant.lexical import overlap, terms
 from assistant.retrieval import Passage
 from assistant.text import STOPWORDS, split_sentences, words
 
@@ -212,7 +212,7 @@ class SentenceReader:
         for candidate in (answering or scored)[1:]:
             if len(chosen) == cfg.max_sentences or candidate.support < cfg.relative_cut * best.support:
                 break
-            if any(_overlap(candidate.text, c.text) > cfg.duplicate_overlap for c in chosen):
+            if any(overlap(candidate.text, c.text) > cfg.duplicate_overlap for c in chosen):
                 continue
             chosen.append(candidate)
         rest = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
@@ -249,7 +249,3 @@ class SentenceReader:
 def _squash(score: float) -> float:
     return 1.0 / (1.0 + math.exp(-score))
 
-
-def _overlap(a: str, b: str) -> float:
-    wa, wb = set(terms(a)), set(terms(b))
-    return len(wa & wb) / (min(len(wa), len(wb)) or 1)
