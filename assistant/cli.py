@@ -95,18 +95,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.index import Index
-    from ingest.chunking import ChunkSizing
-    from ingest.isolation import FileLimits
     from ingest.pipeline import IngestOptions, Ingestor
 
-    options = IngestOptions(
-        sizing=ChunkSizing(
-            max_tokens=0,  # the embedder's own limit, filled in by the ingestor
-            target_tokens=settings.chunk_tokens,
-            overlap_tokens=settings.chunk_overlap_tokens,
-        ),
-        max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-        limits=FileLimits(seconds=settings.file_timeout_s, memory_mb=settings.file_memory_mb),
+    options = IngestOptions.from_settings(
+        settings,
         rebuild=args.rebuild,
         progress=sys.stderr.isatty(),
         allow_mass_removal=args.allow_mass_removal,

@@ -24,7 +24,6 @@ sys.path.insert(0, str(REPO))
 from assistant.index import Index  # noqa: E402
 from assistant.settings import load_settings  # noqa: E402
 from evaluation.corpus import DEFAULT_CACHE  # noqa: E402
-from ingest.chunking import ChunkSizing  # noqa: E402
 from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402
 
 
@@ -42,12 +41,12 @@ def main() -> None:
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="iom-bench-"))
     settings = load_settings(index_dir=folder)
-    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False, rebuild=True)
+    options = IngestOptions.from_settings(settings, progress=False, rebuild=True)
     index = Index.from_settings(settings)
     index.embedder.embed(["warm up"])  # model load is not ingest throughput
 
     first = Ingestor(index, options).run([args.corpus])
-    again = Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run(
+    again = Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run(
         [args.corpus]
     )
 

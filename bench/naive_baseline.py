@@ -50,7 +50,6 @@ from assistant.settings import Settings, load_settings  # noqa: E402
 from evaluation.corpus import evaluation_corpus  # noqa: E402
 from evaluation.dataset import EvalCase, load_dataset  # noqa: E402
 from evaluation.runner import aggregate, evaluate  # noqa: E402
-from ingest.chunking import ChunkSizing  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
 from ingest.pipeline import DEFAULT_IGNORE, IngestOptions, Ingestor, discover  # noqa: E402
 
@@ -173,7 +172,7 @@ def our_index(index_dir: Path | None, workdir: Path, **llm: str | None) -> Setti
     settings = load_settings(index_dir=index_dir or workdir / "ours", corpus_dir=REPO / "corpus", **llm)
     if index_dir is None:
         index = Index.from_settings(settings)
-        options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=True)
+        options = IngestOptions.from_settings(settings, progress=True)
         Ingestor(index, options).run([REPO / "corpus", evaluation_corpus()])
         index.manifest.close()
     return settings

@@ -29,7 +29,6 @@ from assistant.service import AssistantService  # noqa: E402
 from assistant.settings import Settings, load_settings  # noqa: E402
 from assistant.store import chunk_from_record  # noqa: E402
 from evaluation.corpus import DEFAULT_CACHE  # noqa: E402
-from ingest.chunking import ChunkSizing  # noqa: E402
 from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402
 
 QUESTIONS = [
@@ -137,7 +136,7 @@ def main() -> None:
     index = Index.from_settings(settings)
     if index.store.count() == 0:
         print(f"building the corpus index in {folder} ...", flush=True)
-        Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run([args.corpus])
+        Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([args.corpus])
 
     service = AssistantService(settings, index)
     started = time.perf_counter()

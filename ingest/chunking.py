@@ -26,9 +26,9 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 class ChunkSizing:
     """How large chunks may be, in the embedder's word pieces."""
 
-    max_tokens: int  # what the embedder reads (special tokens excluded)
-    target_tokens: int = 200  # body size we aim for
-    overlap_tokens: int = 40
+    max_tokens: int  # what the embedder reads (special tokens excluded); 0 until the ingestor asks it
+    target_tokens: int  # body size we aim for (CHUNK_TOKENS)
+    overlap_tokens: int  # CHUNK_OVERLAP_TOKENS
 
 
 def chunk_document(doc: SourceDocument, count_tokens: TokenCounter, sizing: ChunkSizing) -> list[Chunk]:

@@ -36,8 +36,8 @@ STARTUP_SECONDS = 300  # a worker's imports and tokenizer, on a busy machine
 class FileLimits:
     """What one file may cost to read and chunk."""
 
-    seconds: float = 120.0
-    memory_mb: int = 2048
+    seconds: float  # FILE_TIMEOUT_S
+    memory_mb: int  # FILE_MEMORY_MB
 
 
 @dataclass(frozen=True)

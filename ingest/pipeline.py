@@ -39,6 +39,7 @@ from assistant.documents import Chunk, SourceDocument
 from assistant.errors import AssistantError, DocumentError, IndexUnavailableError
 from assistant.index import Index
 from assistant.manifest import ManifestEntry
+from assistant.settings import Settings
 from assistant.store import text_sha
 from ingest.chunking import ChunkSizing
 from ingest.isolation import FileLimits, FileWorker
@@ -55,12 +56,35 @@ class IngestOptions:
     """How an ingest run behaves."""
 
     sizing: ChunkSizing
-    max_file_bytes: int = 25 * 1024 * 1024
-    limits: FileLimits = field(default_factory=FileLimits)  # to read and chunk one file
+    max_file_bytes: int
+    limits: FileLimits  # to read and chunk one file
     ignore: tuple[str, ...] = DEFAULT_IGNORE
     rebuild: bool = False
     progress: bool = True
     allow_mass_removal: bool = False  # let one run remove more than half of the indexed files
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        rebuild: bool = False,
+        progress: bool = True,
+        allow_mass_removal: bool = False,
+    ) -> IngestOptions:
+        """The options the settings give (sizes and limits), and the run's own choices."""
+        return cls(
+            sizing=ChunkSizing(
+                max_tokens=0,  # the embedder's own limit, filled in by the ingestor
+                target_tokens=settings.chunk_tokens,
+                overlap_tokens=settings.chunk_overlap_tokens,
+            ),
+            max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+            limits=FileLimits(seconds=settings.file_timeout_s, memory_mb=settings.file_memory_mb),
+            rebuild=rebuild,
+            progress=progress,
+            allow_mass_removal=allow_mass_removal,
+        )
 
 
 @dataclass

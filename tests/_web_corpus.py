@@ -34,7 +34,6 @@ SECRET_OUTSIDE = "outside-the-corpus.txt"
 
 def build_web_index(base: Path, **overrides: object) -> Settings:
     """Corpus under `base/corpus`, index under `base/index`, ingested with the default embedder."""
-    from ingest.chunking import ChunkSizing
     from ingest.pipeline import IngestOptions, Ingestor
 
     corpus = base / "corpus"
@@ -51,6 +50,6 @@ def build_web_index(base: Path, **overrides: object) -> Settings:
         feedback_db=base / "feedback.sqlite3",
         **overrides,
     )
-    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)
+    options = IngestOptions.from_settings(settings, progress=False)
     Ingestor(Index.from_settings(settings), options).run([corpus])
     return settings

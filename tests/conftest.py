@@ -94,13 +94,12 @@ def shared_corpus() -> Path:
 def full_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) -> Settings:
     """A real index (default embedder) of corpus/ and the whole shared corpus, built once per run."""
     from assistant.index import Index
-    from ingest.chunking import ChunkSizing
     from ingest.pipeline import IngestOptions, Ingestor
 
     folder = tmp_path_factory.mktemp("full-index")
     settings = Settings(index_dir=folder, corpus_dir=REPO / "corpus")
     index = Index.from_settings(settings)
-    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)
+    options = IngestOptions.from_settings(settings, progress=False)
     summary = Ingestor(index, options).run([REPO / "corpus", shared_corpus])
     index.manifest.close()
     assert not summary.files_failed, summary.files_failed

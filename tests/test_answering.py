@@ -13,7 +13,6 @@ from assistant.filters import ChunkFilter
 from assistant.index import Index
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
-from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
 from tests.conftest import SEED
 
@@ -24,7 +23,7 @@ BUDVA = "When did IOM organize the meeting of the Heads of Border Police in Budv
 
 def build_index(settings: Settings, *paths: Path) -> None:
     index = Index.from_settings(settings)
-    Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run(list(paths))
+    Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run(list(paths))
     index.manifest.close()
 
 

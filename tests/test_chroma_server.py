@@ -12,7 +12,6 @@ import pytest
 
 from assistant.index import Index
 from assistant.settings import load_settings
-from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
 from tests.conftest import SEED, free_port, wait_until_serving
 
@@ -56,7 +55,7 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server: int, tmp_path:
         chroma_port=chroma_server,
         embedding_model="hash-256",
     )
-    options = IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)
+    options = IngestOptions.from_settings(settings, progress=False)
     first = Ingestor(Index.from_settings(settings), options).run([folder])
     assert first.files_indexed == 1 and first.chunks_total >= 2
     assert not (tmp_path / "local" / "chroma").exists(), "server mode must not create a local Chroma"

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from assistant.errors import DocumentError, IndexUnavailableError
 from assistant.index import Index
 from assistant.settings import Settings, load_settings
 from evaluation.corpus import evaluation_corpus
-from ingest.chunking import ChunkSizing
 from ingest.isolation import FileLimits
 from ingest.pipeline import IngestOptions, Ingestor, IngestSummary
 from tests.conftest import REPO, SEED
@@ -44,13 +44,11 @@ def ingest(
     limits: FileLimits | None = None,
     allow_mass_removal: bool = False,
 ) -> IngestSummary:
-    options = IngestOptions(
-        sizing=ChunkSizing(max_tokens=0),
-        rebuild=rebuild,
-        progress=False,
-        limits=limits or FileLimits(),
-        allow_mass_removal=allow_mass_removal,
+    options = IngestOptions.from_settings(
+        settings, rebuild=rebuild, progress=False, allow_mass_removal=allow_mass_removal
     )
+    if limits is not None:
+        options = replace(options, limits=limits)
     index = Index.from_settings(settings)
     try:
         return Ingestor(index, options).run(list(paths))

@@ -20,7 +20,6 @@ from assistant.answering.llm import OpenAIChat
 from assistant.index import Index
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
-from ingest.chunking import ChunkSizing
 from ingest.pipeline import IngestOptions, Ingestor
 from tests.conftest import SEED, free_port, wait_until_serving
 
@@ -35,8 +34,9 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus = root / "corpus"
     corpus.mkdir()
     shutil.copy(SEED, corpus)
-    index = Index.from_settings(load_settings(index_dir=root / "index"))
-    Ingestor(index, IngestOptions(sizing=ChunkSizing(max_tokens=0), progress=False)).run([corpus])
+    settings = load_settings(index_dir=root / "index")
+    index = Index.from_settings(settings)
+    Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([corpus])
     index.manifest.close()
     return root / "index"
 
