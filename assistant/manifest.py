@@ -50,6 +50,9 @@ class ManifestEntry:
         return Path(self.root) / self.source_id
 
 
+COMPLETE = "complete"  # meta key: "1" once an ingest run has finished, "0" while one runs or was cut short
+
+
 class Manifest:
     """A small SQLite table of indexed files; every write is its own transaction."""
 

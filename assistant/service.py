@@ -31,6 +31,7 @@ from assistant.filters import ChunkFilter
 from assistant.grounding import GroundingGuard, GroundingReport
 from assistant.index import Index
 from assistant.lexical import terms
+from assistant.manifest import COMPLETE
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
 from assistant.settings import Settings
 
@@ -176,8 +177,9 @@ class AssistantService:
         """Counts for `/api/health`."""
         entries = self.index.manifest.entries()
         chunks = self.index.store.count()
+        incomplete = self.index.manifest.get_meta(COMPLETE) == "0"
         return {
-            "status": "ok" if chunks else "empty",
+            "status": "empty" if not chunks else "incomplete" if incomplete else "ok",
             "documents": sum(1 for e in entries.values() if e.status == "indexed"),
             "chunks": chunks,
             "provider": self.settings.llm_provider,

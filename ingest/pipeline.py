@@ -38,7 +38,7 @@ import numpy as np
 from assistant.documents import Chunk, SourceDocument
 from assistant.errors import AssistantError, DocumentError, IndexUnavailableError
 from assistant.index import Index
-from assistant.manifest import ManifestEntry
+from assistant.manifest import COMPLETE, ManifestEntry
 from assistant.settings import Settings
 from assistant.store import text_sha
 from ingest.chunking import ChunkSizing
@@ -214,6 +214,9 @@ class Ingestor:
             summary.files_seen = len(files) + len(refused)
             summary.files_failed.extend(refused)
             fresh_manifest = self._open(files)
+            # Until this run ends, the index does not claim to be complete (a killed run, a
+            # --rebuild cut short): /api/health says "incomplete".
+            self.index.manifest.set_meta(COMPLETE, "0")
             todo = self._changed(files, summary)
             self._index_files(todo, summary)
             self._remove_missing(files, roots, summary, scan_store=fresh_manifest)
@@ -221,6 +224,7 @@ class Ingestor:
                 # tells running servers to bring their lexical index in step
                 self.index.manifest.set_meta("generation", f"{time.time():.6f}")
             summary.chunks_total = self.index.store.count()
+            self.index.manifest.set_meta(COMPLETE, "1")
         summary.seconds = time.perf_counter() - started
         return summary
 

@@ -16,6 +16,7 @@ import pytest
 
 from assistant.errors import DocumentError, IndexUnavailableError
 from assistant.index import Index
+from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
 from evaluation.corpus import evaluation_corpus
 from ingest.isolation import FileLimits
@@ -320,7 +321,8 @@ def test_killing_ingest_at_any_moment_converges_to_a_clean_index(
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOM_ASSISTANT_")}
     env |= {"IOM_ASSISTANT_INDEX_DIR": str(tmp_path / "killed"), "IOM_ASSISTANT_EMBEDDING_MODEL": "hash-256"}
     command = [sys.executable, "-m", "assistant.cli", "ingest", str(small_corpus)]
-    kills = 0
+    killed = load_settings(index_dir=tmp_path / "killed", embedding_model="hash-256")
+    kills, after_kills = 0, set()
     for delay in (0.8, 1.6, 2.4, 3.2, 4.5, 6.0):
         process = subprocess.Popen(
             command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -329,15 +331,18 @@ def test_killing_ingest_at_any_moment_converges_to_a_clean_index(
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
+            process.wait()
+            after_kills.add(AssistantService(killed).health()["status"])
         process.wait()
     assert kills >= 3, "ingest finished too fast to be killed mid-run"
+    assert "incomplete" in after_kills, "a cut-short run does not claim a complete index"
     finished = subprocess.run(
         [*command, "--json"], env=env, cwd=REPO, capture_output=True, text=True, check=True
     )
     assert json.loads(finished.stdout)["files_failed"] == []
 
-    killed = load_settings(index_dir=tmp_path / "killed", embedding_model="hash-256")
     assert snapshot(killed) == expected
+    assert AssistantService(killed).health()["status"] == "ok"
 
 
 def test_cli_json_summary_and_strict(hash_settings: Settings, tmp_path: Path) -> None:
