@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from assistant.answering.prompts import Message
 from assistant.lexical import terms
 
-MAX_QUESTION_CHARS = 2000  # a question, as asked or rewritten to stand alone
-
 _FOLLOW_UP = re.compile(
     r"^(and|also|what about|how about|and what|et|y|dhe)\b|\b(it|its|they|them|their|this|that|these|"
     r"those|he|she|his|her|there|then|the same|il|elle|ils|ce|cela|ça|eso|esto|ello|ai|ajo)\b",

@@ -9,10 +9,8 @@ question -> check -> standalone question -> glossed, hybrid retrieval -> sentenc
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,20 +22,18 @@ from assistant.answering.answerers import Answerer, Draft, make_answerer
 from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
 from assistant.answering.reader import Selection, SentenceReader
-from assistant.conversation import MAX_QUESTION_CHARS
 from assistant.crosslingual import CrossLingualBridge, Gloss
-from assistant.errors import AssistantError, IndexUnavailableError, InvalidQuestionError
+from assistant.errors import AssistantError, IndexUnavailableError
 from assistant.filters import ChunkFilter
 from assistant.grounding import GroundingGuard, GroundingReport
 from assistant.index import Index
-from assistant.lexical import terms
 from assistant.manifest import COMPLETE
+from assistant.question import check_question
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _FULL_STOPS = (".", "!", "?", "…", '"', "”", "’", ")")  # a sentence that ends with one of these is complete
 
 
@@ -48,27 +44,6 @@ class StreamEvent:
     kind: str  # "token" | "answer"
     text: str = ""
     answer: Answer | None = None
-
-
-def check_question(question: str) -> str:
-    """The question, trimmed; InvalidQuestionError naming the problem if it cannot be asked."""
-    if not isinstance(question, str):
-        raise InvalidQuestionError("the question must be text")
-    if _CONTROL.search(question):
-        raise InvalidQuestionError(
-            "the question contains control characters; remove them (plain text and new lines only)"
-        )
-    text = unicodedata.normalize("NFC", question).strip()
-    if not text:
-        raise InvalidQuestionError("the question is empty: type a question about the IOM documents")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidQuestionError(
-            f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}. "
-            "Ask about one thing at a time."
-        )
-    if not terms(text):
-        raise InvalidQuestionError("the question has no words to search for: ask with words")
-    return text
 
 
 class AssistantService:
@@ -301,4 +276,4 @@ def _ms(start: float, end: float | None = None) -> float:
     return round(((end or time.perf_counter()) - start) * 1000, 1)
 
 
-__all__ = ["AssistantError", "AssistantService", "StreamEvent", "check_question"]
+__all__ = ["AssistantError", "AssistantService", "StreamEvent"]

@@ -14,7 +14,8 @@ import gradio as gr
 
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.feedback import FeedbackStore
-from assistant.service import AssistantService, check_question
+from assistant.question import check_question
+from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui.door import Door
 from ui.errors import public_detail

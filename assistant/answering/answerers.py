@@ -26,10 +26,11 @@ from assistant.answering.llm import ChatModel, make_chat_model
 from assistant.answering.prompts import Message, answer_messages, condense_messages, english_messages
 from assistant.answering.reader import Selection
 from assistant.citations import SENTENCE_DONE
-from assistant.conversation import MAX_QUESTION_CHARS, is_follow_up, standalone_question
+from assistant.conversation import is_follow_up, standalone_question
 from assistant.errors import ProviderError
 from assistant.grounding import GroundingGuard, GroundingReport, parse_claims
 from assistant.lexical import terms
+from assistant.question import MAX_QUESTION_CHARS
 from assistant.retrieval import Passage
 from assistant.settings import Settings
 
@@ -100,9 +101,7 @@ class LLMAnswerer:
         if not history or not is_follow_up(question):
             return question
         try:
-            rewritten = self._complete(condense_messages(question, history), max_tokens=80)
-            rewritten = rewritten.strip().strip('"').splitlines()[0] if rewritten.strip() else ""
-            if 3 <= len(rewritten) <= MAX_QUESTION_CHARS and terms(rewritten):
+            if rewritten := self._question(condense_messages(question, history)):
                 return rewritten
         except ProviderError as exc:
             log.warning("question rewrite failed: %s", exc)
@@ -111,12 +110,10 @@ class LLMAnswerer:
 
     def in_english(self, question: str) -> str | None:
         try:
-            english = self._complete(english_messages(question), max_tokens=80).strip().strip('"')
+            return self._question(english_messages(question))
         except ProviderError as exc:
             log.warning("question translation failed: %s", exc)
             return None
-        english = english.splitlines()[0].strip() if english else ""
-        return english if 3 <= len(english) <= MAX_QUESTION_CHARS and terms(english) else None
 
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]
@@ -180,6 +177,13 @@ class LLMAnswerer:
         report.invalid_citations += part.invalid_citations
         for claim in part.claims:
             yield f"{claim.text} "
+
+    def _question(self, messages: list[Message]) -> str | None:
+        """The question a model was asked to write: its reply's first line, unquoted, when that
+        is a question one could search with (ProviderError when the model fails)."""
+        reply = self._complete(messages, max_tokens=80).strip()
+        line = reply.splitlines()[0].strip().strip('"').strip() if reply else ""
+        return line if 3 <= len(line) <= MAX_QUESTION_CHARS and terms(line) else None
 
     def _complete(self, messages: list[Message], max_tokens: int) -> str:
         deadline = time.monotonic() + self.timeout_s
