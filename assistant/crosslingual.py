@@ -30,6 +30,7 @@ import numpy as np
 from assistant.documents import Chunk
 from assistant.embedder import Embedder
 from assistant.lexical import stem
+from assistant.spelling import SpellingIndex
 from assistant.text import STOPWORDS, fold, is_acronym, words
 
 if TYPE_CHECKING:
@@ -49,11 +50,6 @@ GLOSSES_PER_WORD = 2
 # gloss is to its own nearest words. A word the encoder does not know (most Albanian words) lies
 # about as close to a dozen unrelated words ("takimi": sinai 0.71, ida 0.70, mao 0.68) and fails.
 NEIGHBOURHOOD = 10
-# A word that no meaning gloss covers is searched as the document word spelled most like it, when
-# at least half their letter trigrams are shared: inflected names and cognates ("Gramshit" ->
-# gramsh, "binacional" -> binational). Short words are left alone: they share trigrams by chance.
-MIN_SPELLING_SHARED = 0.5
-MIN_SPELLING_LETTERS = 5
 # Acronyms whose definitions in the documents mean the same ("Organisation internationale pour les
 # migrations (OIM)", "International Organization for Migration (IOM)") gloss each other.
 MIN_DEFINITION_SIMILARITY = 0.8
@@ -131,7 +127,7 @@ class CrossLingualBridge:
         self._definitions: dict[str, str] = {}  # acronym -> long form, in any document
         self._meanings: dict[str, np.ndarray] = {}  # long form -> its vector
         self._seen: set[str] = set()  # every word of the English documents
-        self._by_trigram: dict[str, set[str]] = {}  # letter trigram -> the words of _seen holding it
+        self._spelling = SpellingIndex()  # the words of _seen, by their letter trigrams
         self._pending: set[str] = set()  # of those, the words not yet looked at
         self._words: list[str] = []
         self._vectors = np.zeros((0, 512), dtype=np.float32)
@@ -147,9 +143,7 @@ class CrossLingualBridge:
                 if chunk.language in (None, "en"):
                     new = set(vocabulary_words(chunk.embedding_text())) - self._seen
                     self._seen |= new
-                    for word in new:
-                        for trigram in _trigrams(word):
-                            self._by_trigram.setdefault(trigram, set()).add(word)
+                    self._spelling.add(sorted(new))
                     self._known |= {stem(w) for w in new}
                     self._pending |= new
 
@@ -174,33 +168,29 @@ class CrossLingualBridge:
             similarity = self._encode(asked) @ self._vectors.T
             crowding = self._crowding
             same_acronyms = self._same_acronyms(acronyms)
+
+        def gloss_with(word: str, target: str, score: float) -> None:
+            translated.append((word, target, score))
+            if target not in added:
+                added.append(target)
+
         for word, row in zip(asked, similarity, strict=True):
             nearest = np.argsort(-row)
             standing = 2 * row - row[nearest[:NEIGHBOURHOOD]].mean() - crowding  # CSLS
             for j in nearest[:GLOSSES_PER_WORD]:
                 if row[j] < MIN_SIMILARITY:
                     break
-                if standing[j] <= 0:
-                    continue
-                target = self._words[j]
-                translated.append((word, target, round(float(row[j]), 3)))
-                if target not in added:
-                    added.append(target)
+                if standing[j] > 0:
+                    gloss_with(word, self._words[j], round(float(row[j]), 3))
         for acronym, other, meaning in same_acronyms:  # "OIM" is searched as "IOM" too
-            translated.append((fold(acronym), fold(other), meaning))
-            if fold(other) not in added:
-                added.append(fold(other))
+            gloss_with(fold(acronym), fold(other), meaning)
         glossed = {source for source, _, _ in translated}
-        for word in asked:
-            if word in glossed or len(word) < MIN_SPELLING_LETTERS:
-                continue
-            with self._lock:
-                match = self._spelled_like(word)
+        with self._lock:
+            spelled = {w: self._spelling.closest(w) for w in asked if w not in glossed}
+        for word, match in spelled.items():
             if match is not None:
-                translated.append((word, match[0], match[1]))
-                glossed.add(word)
-                if match[0] not in added:
-                    added.append(match[0])
+                gloss_with(word, *match)
+        glossed = {source for source, _, _ in translated}
         unknown = tuple(w for w in asked if w not in glossed)
         return Gloss(question, tuple(added), tuple(translated), unknown)
 
@@ -225,20 +215,6 @@ class CrossLingualBridge:
                 if others[j] != acronym and similarity[j] >= MIN_DEFINITION_SIMILARITY:
                     same.append((acronym, others[j], round(float(similarity[j]), 3)))
         return same
-
-    def _spelled_like(self, word: str) -> tuple[str, float] | None:
-        """The document word sharing the most letter trigrams with `word` (Dice), if enough do."""
-        own = _trigrams(word)
-        shared: dict[str, int] = {}
-        for trigram in own:
-            for other in self._by_trigram.get(trigram, ()):
-                shared[other] = shared.get(other, 0) + 1
-        best: tuple[str, float] | None = None
-        for other, count in sorted(shared.items()):
-            dice = 2 * count / (len(own) + len(_trigrams(other)))
-            if dice >= MIN_SPELLING_SHARED and (best is None or dice > best[1]):
-                best = (other, round(dice, 3))
-        return best
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._encoder is None:
@@ -303,12 +279,6 @@ class CrossLingualBridge:
 
     def _cache_path(self) -> Path | None:
         return None if self.cache_dir is None else self.cache_dir / CACHE_FILE
-
-
-def _trigrams(word: str) -> set[str]:
-    """The letter trigrams of a word, its start and end marked: "vlora" -> #vl, vlo, lor, ora, ra#."""
-    marked = f"#{word}#"
-    return {marked[i : i + 3] for i in range(len(marked) - 2)}
 
 
 def _crowding(vectors: np.ndarray) -> np.ndarray:
