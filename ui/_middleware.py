@@ -57,27 +57,9 @@ class ClosedRoutesMiddleware:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
-                start, body = _json_error(404, "not_found", "no such route")
-                await send(start)
-                await send({"type": "http.response.body", "body": body})
+                await _send_error(send, 404, "not_found", "no such route")
                 return
         await self.app(scope, receive, send)
-
-
-def _json_error(
-    status: int, error: str, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
-) -> tuple[dict[str, object], bytes]:
-    body = json.dumps({"error": error, "detail": detail}).encode()
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-    }
-    return start, body
 
 
 class BodyLimitMiddleware:
@@ -172,7 +154,7 @@ class AdmissionLimitMiddleware:
         if not self.door.admits(connection):  # the route answers 401
             await self.app(scope, receive, send)
             return
-        client = self.door.user(connection) or (connection.client.host if connection.client else "")
+        client = self.door.client(connection)
         retry = [(b"retry-after", str(self.retry_after_s).encode())]
         if self.by_client.get(client, 0) >= self.per_client:
             detail = f"{self.per_client} of your questions are being answered; wait for them"
@@ -196,8 +178,16 @@ class AdmissionLimitMiddleware:
 async def _send_error(
     send: Send, status: int, error: str, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
-    start, body = _json_error(status, error, detail, headers)
-    await send(start)
+    """Answer with the API's JSON error `{error, detail}`."""
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    length = str(len(body)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", length), *headers],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

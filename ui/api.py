@@ -153,8 +153,7 @@ def build_api_router() -> APIRouter:
                 "rate an answer this server gave: send its answer_id with its question and answer unchanged",
             )
         door: Door = request.app.state.door
-        client = door.user(request) or (request.client.host if request.client else "unknown")
-        if not request.app.state.feedback_rate.allow(client):
+        if not request.app.state.feedback_rate.allow(door.client(request)):
             raise ApiError(
                 429,
                 "too_many_ratings",

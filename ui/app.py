@@ -41,7 +41,8 @@ from ui.api import API_PREFIX, FEEDBACK_PER_MINUTE, build_api_router
 from ui.door import Door, gradio_sessions
 from ui.embed import build_embed_router
 from ui.errors import ApiError, install_error_handlers
-from ui.receipts import RateLimit, Receipts
+from ui.ratelimit import RateLimit
+from ui.receipts import Receipts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -58,6 +58,10 @@ class Door:
             return self.sessions(request)
         return None
 
+    def client(self, request: HTTPConnection) -> str:
+        """Whom per-client limits count the request against: its user, else its address."""
+        return self.user(request) or (request.client.host if request.client else "")
+
     def admits(self, request: HTTPConnection) -> bool:
         return not self.locked or self.user(request) is not None
 

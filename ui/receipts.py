@@ -11,9 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 
 
 class Receipts:
@@ -30,25 +27,3 @@ class Receipts:
     def valid(self, answer_id: str, question: str, answer: str) -> bool:
         """Whether this server gave this answer to this question."""
         return hmac.compare_digest(answer_id.encode(), self.issue(question, answer).encode())
-
-
-class RateLimit:
-    """At most `per_minute` events per key in any sliding minute (thread-safe)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._seen) > 10_000:  # forget idle clients
-                self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < 60}
-            recent = self._seen.setdefault(key, deque())
-            while recent and now - recent[0] >= 60:
-                recent.popleft()
-            if len(recent) >= self.per_minute:
-                return False
-            recent.append(now)
-            return True
