@@ -41,7 +41,7 @@ class FileLimits:
 
 
 @dataclass(frozen=True)
-class Prepared:
+class FileRead:
     """A file read and chunked, with the seconds each step took."""
 
     document: SourceDocument
@@ -60,7 +60,7 @@ class FileWorker:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
 
-    def prepare(self, path: Path, source_id: str) -> Prepared:
+    def prepare(self, path: Path, source_id: str) -> FileRead:
         """The file's document and chunks; DocumentError when it cannot be read within the limits."""
         conn = self._connection()
         conn.send((str(path), source_id))
@@ -81,7 +81,7 @@ class FileWorker:
             ) from None
         if outcome == "ok":
             document, chunks, load_seconds, chunk_seconds = payload
-            return Prepared(document, chunks, load_seconds, chunk_seconds)
+            return FileRead(document, chunks, load_seconds, chunk_seconds)
         if outcome == "memory":
             raise DocumentError(
                 f"reading the file needed more than {self.limits.memory_mb} MB of memory: split it "

@@ -147,11 +147,12 @@ def discover(
         path = given.resolve()
         if path.is_dir():
             roots.append(path)
-            if not any(p.is_file() for p in path.rglob("*")):
+            inside = sorted(p for p in path.rglob("*") if p.is_file())
+            if not inside:
                 raise DocumentError(
                     f"{given} holds no files: put the documents in it or name the folder that holds them"
                 )
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            for file in inside:
                 rel = file.relative_to(path)
                 if any(_ignored(part, ignore) for part in rel.parts):
                     continue
