@@ -30,7 +30,9 @@ _invalid
 _assistant_error
 _http_error
 _unexpected
-unknown_api_path
+unknown_path
+models  # ui/openai_api.py: the /v1 routes
+chat_completions
 # parameters that a caller's signature imposes (pdfplumber's text visitor, tqdm's interface)
 font
 refresh

@@ -13,6 +13,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui.door import Door
+from ui.errors import error_body
+from ui.urls import route_path
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
@@ -52,12 +54,12 @@ class ClosedRoutesMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            path = re.sub(r"/{2,}", "/", _route_path(scope))
+            path = re.sub(r"/{2,}", "/", route_path(scope))
             if path.startswith(self.prefixes):
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
-                await _send_error(send, 404, "not_found", "no such route")
+                await _send_error(scope, send, 404, "not_found", "no such route")
                 return
         await self.app(scope, receive, send)
 
@@ -81,16 +83,16 @@ class BodyLimitMiddleware:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._too_large(send)
+                await self._too_large(scope, send)
                 return
         try:
             messages = await asyncio.wait_for(self._whole_body(receive), self.seconds)
         except TimeoutError:
             detail = f"send the request body within {self.seconds:g} s"
-            await _send_error(send, 408, "request_timeout", detail)
+            await _send_error(scope, send, 408, "request_timeout", detail)
             return
         if messages is None:
-            await self._too_large(send)
+            await self._too_large(scope, send)
             return
         pending = list(messages)
 
@@ -112,9 +114,9 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request" or not message.get("more_body", False):
                 return messages
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send) -> None:
         detail = f"the request body is larger than {self.max_bytes // 1024} KB"
-        await _send_error(send, 413, "payload_too_large", detail)
+        await _send_error(scope, send, 413, "payload_too_large", detail)
 
 
 class AdmissionLimitMiddleware:
@@ -147,7 +149,7 @@ class AdmissionLimitMiddleware:
         self.by_client: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _route_path(scope).rstrip("/") not in self.paths:
+        if scope["type"] != "http" or route_path(scope).rstrip("/") not in self.paths:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
@@ -158,11 +160,11 @@ class AdmissionLimitMiddleware:
         retry = [(b"retry-after", str(self.retry_after_s).encode())]
         if self.by_client.get(client, 0) >= self.per_client:
             detail = f"{self.per_client} of your questions are being answered; wait for them"
-            await _send_error(send, 429, "too_many_questions", detail, retry)
+            await _send_error(scope, send, 429, "too_many_questions", detail, headers=retry)
             return
         if self.in_flight >= self.limit:
             detail = f"{self.in_flight} questions are being answered; try again in {self.retry_after_s} s"
-            await _send_error(send, 503, "busy", detail, retry)
+            await _send_error(scope, send, 503, "busy", detail, headers=retry)
             return
         self.in_flight += 1
         self.by_client[client] = self.by_client.get(client, 0) + 1
@@ -176,10 +178,16 @@ class AdmissionLimitMiddleware:
 
 
 async def _send_error(
-    send: Send, status: int, error: str, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+    scope: Scope,
+    send: Send,
+    status: int,
+    error: str,
+    detail: str,
+    *,
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
-    """Answer with the API's JSON error `{error, detail}`."""
-    body = json.dumps({"error": error, "detail": detail}).encode()
+    """Answer with the API's JSON error (`{error, detail}`; OpenAI's shape under /v1)."""
+    body = json.dumps(error_body(scope, status, error, detail)).encode()
     length = str(len(body)).encode()
     await send(
         {
@@ -198,17 +206,17 @@ class SecurityHeadersMiddleware:
     A response that sets its own Content-Security-Policy (the source files) keeps it.
     """
 
-    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str], api_prefix: str = "/api") -> None:
+    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str], api_prefixes: Sequence[str]) -> None:
         self.app = app
         ancestors = " ".join(frame_ancestors or ("'self'",))
         self.csp = f"frame-ancestors {ancestors}; object-src 'none'; base-uri 'self'"
-        self.api_prefix = api_prefix
+        self.api_prefixes = tuple(f"{prefix}/" for prefix in api_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_page = not _route_path(scope).startswith(self.api_prefix + "/")
+        is_page = not route_path(scope).startswith(self.api_prefixes)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -220,12 +228,3 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _route_path(scope: Scope) -> str:
-    """The path without the root_path prefix (as Starlette routes it)."""
-    path: str = scope.get("path", "")
-    root = scope.get("root_path", "")
-    if root and path.startswith(root):
-        return path[len(root) :] or "/"
-    return path

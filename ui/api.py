@@ -7,10 +7,10 @@ Request and response bodies are in `ui/schemas.py`; errors, all JSON `{error, de
 from __future__ import annotations
 
 import json
-import logging
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -18,15 +18,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
 
 from assistant.answer import Answer
-from assistant.errors import (
-    AssistantError,
-    IndexUnavailableError,
-)
+from assistant.errors import IndexUnavailableError
 from assistant.feedback import FeedbackStore
 from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, StreamEvent
 from ui.door import Door
-from ui.errors import ApiError, error_code, public_detail
+from ui.errors import ApiError, guarded_stream
 from ui.receipts import Receipts
 from ui.schemas import (
     ERROR_RESPONSES,
@@ -35,8 +32,6 @@ from ui.schemas import (
     FeedbackOut,
     HealthOut,
 )
-
-log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
 FEEDBACK_PER_MINUTE = 30  # ratings one client (user or address) may send in a minute
@@ -93,7 +88,7 @@ def build_api_router() -> APIRouter:
     @router.post("/ask", response_model=Answer, dependencies=guarded, tags=["answers"])
     def ask(body: AskRequest, service: ServiceDep, receipts: ReceiptsDep) -> dict[str, Any]:
         """Answer a question from the IOM documents, with numbered citations."""
-        answer = service.ask(body.question, _history(body), body.provider, _filters(body))
+        answer = service.ask(body.question, body.conversation(), body.provider, _filters(body))
         return _answer_dict(answer, receipts)
 
     @router.post(
@@ -108,7 +103,7 @@ def build_api_router() -> APIRouter:
 
         A failure after the first event arrives as one `error` event ({"error", "detail"}).
         """
-        events = service.ask_stream(body.question, _history(body), body.provider, _filters(body))
+        events = service.ask_stream(body.question, body.conversation(), body.provider, _filters(body))
         first = next(events)  # bad questions and an empty index fail here, as plain HTTP errors
         return StreamingResponse(
             _server_sent(first, events, receipts),
@@ -173,10 +168,6 @@ def build_api_router() -> APIRouter:
     return router
 
 
-def _history(body: AskRequest) -> list[tuple[str, str]]:
-    return [(m.role, m.content) for m in body.history]
-
-
 def _filters(body: AskRequest) -> ChunkFilter | None:
     if body.filters is None:
         return None
@@ -186,16 +177,12 @@ def _filters(body: AskRequest) -> ChunkFilter | None:
 
 def _server_sent(first: StreamEvent, rest: Iterator[StreamEvent], receipts: Receipts) -> Iterator[str]:
     """Encode events as SSE; an exception mid-stream becomes an `error` event."""
-    try:
-        yield _sse_event(first, receipts)
-        for event in rest:
-            yield _sse_event(event, receipts)
-    except AssistantError as exc:
-        log.warning("stream failed: %s", exc)
-        yield _sse("error", {"error": error_code(exc), "detail": public_detail(exc)})
-    except Exception:
-        log.exception("stream failed")
-        yield _sse("error", {"error": "internal", "detail": "the answer failed; see the server log"})
+    events = (_sse_event(event, receipts) for event in chain([first], rest))
+    return guarded_stream(events, _sse_error)
+
+
+def _sse_error(status: int, error: str, detail: str) -> str:
+    return _sse("error", {"error": error, "detail": detail})
 
 
 def _sse_event(event: StreamEvent, receipts: Receipts) -> str:

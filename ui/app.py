@@ -1,9 +1,11 @@
-"""One FastAPI app: the chat at `/`, the HTTP API under `/api`, the embedding page at `/embed`.
+"""One FastAPI app: the chat at `/`, the HTTP API under `/api`, its OpenAI-compatible twin under
+`/v1`, the embedding page at `/embed`.
 
     browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodyLimit
-            ──> Admission(/api/ask) ──> routes ├── /api/*   ui.api (the door: ui.door)
-                                               ├── /embed   ui.embed
-                                               └── /        Gradio (ui.chat)
+            ──> Admission(questions) ──> routes ├── /api/*   ui.api (the door: ui.door)
+                                                ├── /v1/*    ui.openai_api
+                                                ├── /embed   ui.embed
+                                                └── /        Gradio (ui.chat)
 
 Behind a reverse proxy that strips a path prefix, set `IOM_ASSISTANT_ROOT_PATH` to that
 prefix; `serve` hands it to uvicorn, and every link the app makes carries it.
@@ -23,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.routing import Match, Mount
+from starlette.routing import Mount
 
 from assistant.errors import ConfigurationError
 from assistant.feedback import FeedbackStore
@@ -40,7 +42,9 @@ from ui._middleware import (
 from ui.api import API_PREFIX, FEEDBACK_PER_MINUTE, build_api_router
 from ui.door import Door, gradio_sessions
 from ui.embed import build_embed_router
-from ui.errors import ApiError, install_error_handlers
+from ui.errors import answer_unknown_paths, install_error_handlers
+from ui.openai_api import build_openai_router
+from ui.openai_compat import V1_PREFIX
 from ui.ratelimit import RateLimit
 from ui.receipts import Receipts
 
@@ -87,19 +91,11 @@ def create_app(
     app.state.feedback_rate = RateLimit(FEEDBACK_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(build_api_router())
+    app.include_router(build_openai_router())
     if swagger_assets:
         _serve_docs_offline(app, swagger_assets)
-
-    @app.api_route(
-        f"{API_PREFIX}/{{rest:path}}",
-        methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
-        include_in_schema=False,
-    )
-    def unknown_api_path(request: Request, rest: str) -> None:
-        for route in request.app.router.routes:
-            if route.matches(request.scope)[0] is Match.PARTIAL:
-                raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed here")
-        raise ApiError(404, "not_found", f"no API route {API_PREFIX}/{rest}")
+    for prefix in (API_PREFIX, V1_PREFIX):
+        answer_unknown_paths(app, prefix)
 
     app.include_router(build_embed_router(settings, door))
 
@@ -107,7 +103,7 @@ def create_app(
     app.add_middleware(
         AdmissionLimitMiddleware,
         limit=settings.max_pending_questions,
-        paths=(f"{API_PREFIX}/ask", f"{API_PREFIX}/ask/stream"),
+        paths=(f"{API_PREFIX}/ask", f"{API_PREFIX}/ask/stream", f"{V1_PREFIX}/chat/completions"),
         door=door,
         per_client=settings.max_questions_per_client,
     )
@@ -121,7 +117,11 @@ def create_app(
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
     )
-    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        frame_ancestors=settings.frame_ancestors,
+        api_prefixes=(API_PREFIX, V1_PREFIX),
+    )
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
 

@@ -56,6 +56,10 @@ class AskRequest(_Strict):
     provider: Provider | None = None
     filters: Filters | None = None
 
+    def conversation(self) -> list[tuple[str, str]]:
+        """The history as the service takes it: (role, content) pairs."""
+        return [(m.role, m.content) for m in self.history]
+
 
 class HealthOut(BaseModel):
     """Whether the service can answer, and what it holds."""

@@ -1,9 +1,12 @@
-"""The public address of the running server, as the browser sees it (proxies included)."""
+"""The public address of the running server, as the browser sees it (proxies included), and a
+request's path as the app routes it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+from starlette.types import Scope
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
@@ -48,3 +51,12 @@ def _first(value: str | None) -> str | None:
     if not value:
         return None
     return value.split(",")[0].strip()
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path without the root_path prefix (as Starlette routes it)."""
+    path: str = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
