@@ -12,6 +12,8 @@ asks_kind
 created_at  # assistant/feedback.py: a stored column
 chunks_embedded  # ingest/pipeline.py: in the ingest --json summary
 _.chunks_embedded
+files_relabelled  # ingest/pipeline.py: in the ingest --json summary
+_.files_relabelled
 documents  # ui/api.py: /api/health field
 proxy_headers  # ui/app.py: ServerOptions, keyword arguments of uvicorn
 timeout_graceful_shutdown
@@ -22,6 +24,8 @@ _._split_keys
 _._check_pairs
 _._check_networks
 _._check_root_path
+_._check_key_groups
+_._check_user_groups
 _.settings_customise_sources
 dotenv_settings
 file_secret_settings

@@ -109,7 +109,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(
             f"{summary.files_indexed} indexed, {summary.files_unchanged} unchanged, "
-            f"{summary.files_removed} removed, {len(summary.files_failed)} failed of "
+            f"{summary.files_relabelled} with new readers, {summary.files_removed} removed, "
+            f"{len(summary.files_failed)} failed of "
             f"{summary.files_seen} files; {summary.chunks_added} chunks added, "
             f"{summary.chunks_removed} removed, {summary.chunks_total} in the index "
             f"({summary.seconds:.1f} s)"

@@ -135,9 +135,13 @@ class CrossLingualBridge:
         self._encoder: USE | None = None
 
     def add(self, chunks: Iterable[Chunk]) -> None:
-        """Learn the words of new chunks of English documents (the glosses are English words)."""
+        """Learn the words of new chunks of English documents (the glosses are English words).
+        Only everyone's documents teach words: which words are glossed must not tell anyone what
+        a document hidden from them holds (assistant/access.py)."""
         with self._lock:
             for chunk in chunks:
+                if chunk.groups:
+                    continue
                 for acronym, long_form in acronym_definitions(chunk.text).items():
                     self._definitions.setdefault(acronym, long_form)
                 if chunk.language in (None, "en"):

@@ -73,6 +73,7 @@ class Chunk:
     language: str | None = None
     published: str | None = None
     url: str | None = None
+    groups: tuple[str, ...] = ()  # who may read it (assistant/access.py); none: everyone
     extra: dict[str, str] = field(default_factory=dict)
 
     def embedding_text(self) -> str:

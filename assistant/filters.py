@@ -1,10 +1,11 @@
-"""Metadata restrictions on a search (source, format, language, publication dates), applied to
-chunks in memory; independent of the store that holds them."""
+"""Restrictions on a search (source, format, language, publication dates, and who reads: see
+assistant/access.py), applied to chunks in memory; independent of the store that holds them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from assistant.access import Reader, may_read
 from assistant.documents import Chunk
 
 
@@ -21,15 +22,22 @@ class ChunkFilter:
     languages: tuple[str, ...] = ()
     published_from: str | None = None
     published_to: str | None = None
+    reader: Reader = None  # the groups of who asks; None: a local caller, who reads everything
 
     def is_empty(self) -> bool:
         """True when the filter lets every chunk through."""
-        return not (
+        return self.reader is None and not (
             self.source_ids or self.formats or self.languages or self.published_from or self.published_to
         )
 
+    def for_everyone(self) -> ChunkFilter:
+        """The same restrictions without the reader's."""
+        return replace(self, reader=None)
+
     def accepts(self, chunk: Chunk) -> bool:
         """Whether a chunk passes the filter."""
+        if not may_read(chunk.groups, self.reader):
+            return False
         if self.source_ids and chunk.source_id not in self.source_ids:
             return False
         if self.formats and chunk.format not in self.formats:

@@ -90,6 +90,8 @@ class LexicalIndex:
         self._source_df: dict[str, Counter[str]] = {}  # per document: term -> chunks holding it
         self._inside: Counter[str] = Counter()  # term -> times inside a sentence
         self._capitalised: Counter[str] = Counter()  # term -> ... of which capitalised
+        # the same two counts for each document not everyone may read: VisibleTerms
+        self._restricted_names: dict[str, tuple[Counter[str], Counter[str]]] = {}
         self._total_length = 0
 
     def __len__(self) -> int:
@@ -127,10 +129,36 @@ class LexicalIndex:
                 seen, upper = name_counts(chunk.text)
                 self._inside.update(seen)
                 self._capitalised.update(upper)
+                if chunk.groups:
+                    self._count_restricted_names(chunk, 1)
                 for term, tf in counts.items():
                     self._post_slots.setdefault(term, array("I")).append(slot)
                     self._post_tfs.setdefault(term, array("H")).append(min(tf, 65535))
                     self._df[term] += 1
+
+    def refresh(self, chunks: Iterable[Chunk]) -> None:
+        """Take new metadata (readers, dates) for indexed chunks; their text is part of their id."""
+        with self._lock:
+            for chunk in chunks:
+                slot = self._slot.get(chunk.chunk_id)
+                if slot is None:
+                    continue
+                old = self._chunks[slot]
+                if old is not None and bool(old.groups) != bool(chunk.groups):
+                    self._count_restricted_names(chunk, 1 if chunk.groups else -1)
+                self._chunks[slot] = chunk
+
+    def _count_restricted_names(self, chunk: Chunk, sign: int) -> None:
+        seen, upper = name_counts(chunk.text)
+        inside, capitalised = self._restricted_names.setdefault(chunk.source_id, (Counter(), Counter()))
+        if sign > 0:
+            inside.update(seen)
+            capitalised.update(upper)
+        else:
+            inside.subtract(seen)
+            capitalised.subtract(upper)
+        if not +inside:
+            del self._restricted_names[chunk.source_id]
 
     def remove(self, chunk_ids: Iterable[str]) -> None:
         """Forget chunks; unknown ids are ignored."""
@@ -162,6 +190,8 @@ class LexicalIndex:
             seen, upper = name_counts(chunk.text)
             self._inside.subtract(seen)
             self._capitalised.subtract(upper)
+            if chunk.groups:
+                self._count_restricted_names(chunk, -1)
         self._total_length -= self._lengths[slot]
         self._alive[slot] = 0
         self._chunks[slot] = None
@@ -184,6 +214,10 @@ class LexicalIndex:
         n = len(self._slot)
         df = self._df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def seen_without(self, hidden: set[str]) -> LexicalIndex | VisibleTerms:
+        """These statistics as a reader from whom the `hidden` documents are hidden sees them."""
+        return VisibleTerms(self, hidden) if hidden else self
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
         """The k best chunks for a query by BM25, best first (optionally only `allowed` ids)."""
@@ -210,3 +244,43 @@ class LexicalIndex:
                 return []
             top = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
             return [(c, float(scores[s])) for s in top if (c := self._chunks[s]) is not None]
+
+
+class VisibleTerms:
+    """A lexical index's term statistics without the chunks of some documents (those hidden from
+    the reader, assistant/access.py): a word only they hold is unknown and no name, as if they
+    were not there."""
+
+    def __init__(self, index: LexicalIndex, hidden: set[str]) -> None:
+        self.index = index
+        self.hidden = hidden
+
+    def _df(self, term: str) -> int:
+        index = self.index
+        with index._lock:
+            hidden = sum(index._source_df.get(s, Counter()).get(term, 0) for s in self.hidden)
+            return index._df.get(term, 0) - hidden
+
+    def known(self, term: str) -> bool:
+        """Whether a chunk the reader may read holds a (normalised) term."""
+        return self._df(term) > 0
+
+    def idf(self, term: str) -> float:
+        """BM25 inverse document frequency of a term among the chunks the reader may read."""
+        n = len(self.index)
+        df = self._df(term)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def in_source(self, source_id: str, term: str) -> bool:
+        """Whether any chunk of a document holds a term (False for hidden documents)."""
+        return source_id not in self.hidden and self.index.in_source(source_id, term)
+
+    def is_name(self, term: str) -> bool:
+        """Whether the documents the reader may read write the term capitalised inside
+        sentences, most times."""
+        index = self.index
+        with index._lock:
+            hidden = [index._restricted_names[s] for s in self.hidden if s in index._restricted_names]
+            inside = index._inside.get(term, 0) - sum(h[0].get(term, 0) for h in hidden)
+            capitalised = index._capitalised.get(term, 0) - sum(h[1].get(term, 0) for h in hidden)
+        return inside > 0 and capitalised * 2 > inside

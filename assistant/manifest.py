@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from assistant.access import GROUP_SEPARATOR
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -25,7 +28,8 @@ CREATE TABLE IF NOT EXISTS files (
     chunks      INTEGER NOT NULL DEFAULT 0,
     pages       INTEGER,
     title       TEXT,
-    updated_at  REAL NOT NULL
+    updated_at  REAL NOT NULL,
+    groups      TEXT NOT NULL DEFAULT ''  -- who may read it (assistant/access.py), comma-separated
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -43,6 +47,7 @@ class ManifestEntry:
     chunks: int
     pages: int | None
     title: str | None
+    groups: tuple[str, ...] = ()  # who may read it; none: everyone
 
     @property
     def path(self) -> Path:
@@ -50,6 +55,19 @@ class ManifestEntry:
         return Path(self.root) / self.source_id
 
 
+_COLUMNS = "source_id, root, sha256, size, status, chunks, pages, title, groups"
+
+
+def _entry(row: tuple[Any, ...]) -> ManifestEntry:
+    source_id, root, sha256, size, status, chunks, pages, title, groups = row
+    readers = tuple(groups.split(GROUP_SEPARATOR)) if groups else ()
+    return ManifestEntry(source_id, root, sha256, size, status, chunks, pages, title, readers)
+
+
+# meta key: the time an ingest run that changed the index ended. A server that saw the previous
+# one brings its in-memory indexes in step: it adds new chunks, drops removed ones and re-reads the
+# chunks of sources updated since (their readers or title may have changed, not their text).
+GENERATION = "generation"
 COMPLETE = "complete"  # meta key: "1" once an ingest run has finished, "0" while one runs or was cut short
 
 
@@ -67,6 +85,9 @@ class Manifest:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+            if "groups" not in columns:  # a manifest written before access files
+                conn.execute("ALTER TABLE files ADD COLUMN groups TEXT NOT NULL DEFAULT ''")
             self._conn = conn
         return self._conn
 
@@ -99,25 +120,20 @@ class Manifest:
 
     def entries(self) -> dict[str, ManifestEntry]:
         """Every entry by source id."""
-        rows = (
-            self._db()
-            .execute("SELECT source_id, root, sha256, size, status, chunks, pages, title FROM files")
-            .fetchall()
-        )
-        return {r[0]: ManifestEntry(*r) for r in rows}
+        rows = self._db().execute(f"SELECT {_COLUMNS} FROM files").fetchall()
+        return {r[0]: _entry(r) for r in rows}
 
     def get(self, source_id: str) -> ManifestEntry | None:
         """One entry, or None."""
         row = (
             self._db()
             .execute(
-                "SELECT source_id, root, sha256, size, status, chunks, pages, title FROM files "
-                "WHERE source_id = ?",
+                f"SELECT {_COLUMNS} FROM files WHERE source_id = ?",
                 (source_id,),
             )
             .fetchone()
         )
-        return None if row is None else ManifestEntry(*row)
+        return None if row is None else _entry(row)
 
     def mark_pending(self, source_id: str, root: str, sha256: str, size: int) -> None:
         """Record, before the store is touched, that this source is being (re)written."""
@@ -134,8 +150,8 @@ class Manifest:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO files "
-                "(source_id, root, sha256, size, status, chunks, pages, title, updated_at) "
-                "VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?)",
+                "(source_id, root, sha256, size, status, chunks, pages, title, groups, updated_at) "
+                "VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?)",
                 (
                     entry.source_id,
                     entry.root,
@@ -144,8 +160,29 @@ class Manifest:
                     entry.chunks,
                     entry.pages,
                     entry.title,
+                    GROUP_SEPARATOR.join(entry.groups),
                     time.time(),
                 ),
+            )
+
+    def updated_since(self, generation: str) -> list[str]:
+        """The sources written after the ingest run that ended at `generation` (see GENERATION);
+        all of them when `generation` is not a time."""
+        try:
+            since = float(generation)
+        except ValueError:
+            since = 0.0
+        rows = self._db().execute(
+            "SELECT source_id FROM files WHERE updated_at > ? ORDER BY source_id", (since,)
+        )
+        return [str(r[0]) for r in rows]
+
+    def set_groups(self, source_id: str, groups: tuple[str, ...]) -> None:
+        """Record who may read a source whose chunks were relabelled."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE files SET groups = ?, updated_at = ? WHERE source_id = ?",
+                (GROUP_SEPARATOR.join(groups), time.time(), source_id),
             )
 
     def remove(self, source_id: str) -> None:

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.access import Reader, may_read
 from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.dense import DenseIndex
 from assistant.documents import Chunk
 from assistant.filters import ChunkFilter
 from assistant.index import Index
 from assistant.lexical import LexicalIndex
+from assistant.manifest import GENERATION
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -71,6 +73,7 @@ class Retriever:
         self._sync_lock = threading.Lock()
         self._seen_state: tuple[str | None, int] | None = None
         self._checked_at = 0.0
+        self._readers: dict[str, tuple[str, ...]] = {}  # source -> its groups, for restricted sources
 
     def sync(self, force: bool = False) -> None:
         """Bring the BM25 and dense indexes in step with the store: add new chunks, drop removed ones."""
@@ -79,7 +82,8 @@ class Retriever:
             return
         with self._sync_lock:
             self._checked_at = now
-            state = (self.index.manifest.get_meta("generation"), self.index.store.count())
+            manifest = self.index.manifest
+            state = (manifest.get_meta(GENERATION), self.index.store.count())
             if state == self._seen_state:
                 return
             stored = self.index.store.all_ids()
@@ -88,6 +92,13 @@ class Retriever:
             new = sorted(stored - known)
             self.lexical.remove(gone)
             self.dense.remove(gone)
+            seen = self._seen_state[0] if self._seen_state else None
+            if seen is not None:  # sources rewritten since: their chunks may have new readers
+                for source_id in manifest.updated_since(seen):
+                    kept = self.index.store.get_chunks(sorted(self.index.store.chunk_ids(source_id) & known))
+                    self.lexical.refresh(kept)
+                    if self.bridge is not None:  # a document now everyone's teaches its words
+                        self.bridge.add(kept)
             for start in range(0, len(new), 5000):
                 batch = new[start : start + 5000]
                 chunks = self.index.store.get_chunks(batch)
@@ -96,6 +107,7 @@ class Retriever:
                     self.bridge.add(chunks)
                 self.dense.add(self.index.store.vectors(batch))
             self._seen_state = state
+            self._readers = {c.source_id: c.groups for c in self.lexical_candidates() if c.groups}
             if new:
                 # The lexical index holds one object per chunk; keep the collector from
                 # re-scanning them all on every full collection (pauses of 100s of ms at 100k).
@@ -117,6 +129,9 @@ class Retriever:
         cfg = self.config
         vector = self.index.embedder.embed([query])[0]
         where = None if where is None or where.is_empty() else where
+        if where is not None and not self.hidden_sources(where.reader):  # nothing is hidden from them
+            where = where.for_everyone()
+            where = None if where.is_empty() else where
 
         allowed = None
         if where is not None:
@@ -154,6 +169,11 @@ class Retriever:
             for i, cid in enumerate(picked)
         ]
         return passages, vector
+
+    def hidden_sources(self, reader: Reader) -> set[str]:
+        """The documents a reader may not read (see assistant/access.py)."""
+        self.sync()
+        return {s for s, groups in self._readers.items() if not may_read(groups, reader)}
 
     def lexical_candidates(self) -> list[Chunk]:
         """Every chunk the lexical index holds (for filtering)."""

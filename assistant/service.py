@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.access import Reader, may_read
 from assistant.answer import REFUSAL_TEXT, Answer, Citation, RetrievedPassage
 from assistant.answering.answerers import Answerer, Draft, make_answerer
 from assistant.answering.decision import decide, load_decision_model
@@ -108,7 +109,7 @@ class AssistantService:
         standalone = answerer.standalone(question, history, notices)
         gloss, passages, vector = self._retrieve(standalone, filters, answerer)
         retrieved_at = time.perf_counter()
-        selection = self._read(question, gloss, passages, vector)
+        selection = self._read(question, gloss, passages, vector, filters)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [_retrieved(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
@@ -160,10 +161,11 @@ class AssistantService:
             "provider": self.settings.llm_provider,
         }
 
-    def source_file(self, source_id: str) -> Path:
-        """The original file of an indexed source, only if it lies inside its ingest folder."""
+    def source_file(self, source_id: str, reader: Reader = None) -> Path:
+        """The original file of an indexed source, only if it lies inside its ingest folder and
+        the reader may read it (to others it does not exist)."""
         entry = self.index.manifest.get(source_id)
-        if entry is None:
+        if entry is None or not may_read(entry.groups, reader):
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         root = Path(entry.root).resolve()
         path = (root / entry.source_id).resolve()
@@ -176,7 +178,7 @@ class AssistantService:
         fitting the decision model)."""
         question = check_question(question)
         gloss, passages, vector = self._retrieve(question, filters, None)
-        return passages, self._read(question, gloss, passages, vector)
+        return passages, self._read(question, gloss, passages, vector, filters)
 
     # -- steps --------------------------------------------------------------------------
 
@@ -191,12 +193,21 @@ class AssistantService:
         passages, vector = self.retriever.retrieve(gloss.search_text, filters)
         return gloss, passages, vector
 
-    def _read(self, asked: str, gloss: Gloss, passages: list[Passage], vector: np.ndarray) -> Selection:
+    def _read(
+        self,
+        asked: str,
+        gloss: Gloss,
+        passages: list[Passage],
+        vector: np.ndarray,
+        filters: ChunkFilter | None,
+    ) -> Selection:
         """The sentences that answer. A follow-up is read with its context resolved ("who carried
         it out? (the meta-evaluation ...)"): reading it by its own words alone answered fewer
         follow-ups on both dataset parts. The kind of fact asked is the user's own ("who", not
         the earlier question's "when")."""
-        return self.reader.select(gloss.search_text, passages, vector, gloss, asked=asked)
+        hidden = self.retriever.hidden_sources(filters.reader) if filters is not None else set()
+        stats = self.retriever.lexical.seen_without(hidden)  # nothing the reader may not read shows
+        return self.reader.select(gloss.search_text, passages, vector, gloss, asked=asked, stats=stats)
 
     def _require_index(self) -> None:
         if self.index.store.count() == 0:

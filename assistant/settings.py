@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from assistant.access import group_names
 from assistant.errors import ConfigurationError
 
 ENV_PREFIX = "IOM_ASSISTANT_"
@@ -100,7 +101,9 @@ class Settings(BaseSettings):
         None, description="Local path of a sentence-transformers CrossEncoder; unset = no reranking."
     )
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="Bearer keys accepted by /api/*, comma-separated; empty means the API is open."
+        (),
+        description="Bearer keys accepted by /api/* and /v1/*, comma-separated; empty means the API is "
+        "open. A key may name the groups it reads (see access files): key:hr+finance.",
     )
     feedback_secret: str | None = Field(
         None,
@@ -129,6 +132,12 @@ class Settings(BaseSettings):
         "intranet.example.org or *.example.org; others get 400. Empty: `serve` on a loopback or "
         "named address allows the loopback names and that address (against DNS rebinding).",
     )
+    trusted_groups_header: str | None = Field(
+        None,
+        description="Header set by the reverse proxy with the signed-in user's groups, comma-separated "
+        "(e.g. X-Forwarded-Groups): who may read documents under access files. Believed only from "
+        "TRUSTED_PROXIES, with TRUSTED_USER_HEADER.",
+    )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         ("127.0.0.1", "::1"),
         description="Addresses or networks (CIDR) of the reverse proxies whose headers are believed: "
@@ -138,6 +147,11 @@ class Settings(BaseSettings):
         (),
         description="user:password pairs for the chat's own login page, comma-separated; "
         "empty means no login (or use TRUSTED_USER_HEADER).",
+    )
+    user_groups: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="The groups of the chat's own users (UI_AUTH), comma-separated user=group+group "
+        "entries, e.g. ana=hr+finance: who may read documents under access files.",
     )
     root_path: str = Field(
         "",
@@ -151,6 +165,7 @@ class Settings(BaseSettings):
         "frame_ancestors",
         "trusted_proxies",
         "ui_auth",
+        "user_groups",
         mode="before",
     )
     @classmethod
@@ -180,6 +195,26 @@ class Settings(BaseSettings):
             user, _, password = pair.partition(":")
             if not user or not password:
                 raise ValueError("each entry must be user:password with both parts non-empty")
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_key_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            key, _, groups = entry.partition(":")
+            if not key:
+                raise ValueError("each entry must be a key, or key:group+group")
+            group_names(groups, "API key groups")
+        return value
+
+    @field_validator("user_groups")
+    @classmethod
+    def _check_user_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            user, sign, groups = entry.partition("=")
+            if not user or not sign:
+                raise ValueError("each entry must be user=group+group")
+            group_names(groups, f"groups of {user}")
         return value
 
     @field_validator("root_path")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.access import GROUP_SEPARATOR
 from assistant.documents import Chunk
 from assistant.errors import ConfigurationError, IndexUnavailableError
 
@@ -34,6 +35,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
         value = getattr(chunk, name)
         if value is not None:
             meta[name] = value
+    # always written: an update keeps the keys it is not given, and everyone's is ""
+    meta["groups"] = GROUP_SEPARATOR.join(chunk.groups)
     for key, value in chunk.extra.items():
         meta[f"x_{key}"] = value
     return meta
@@ -59,6 +62,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chun
         language=meta.get("language"),
         published=meta.get("published"),
         url=meta.get("url"),
+        groups=tuple(str(meta["groups"]).split(GROUP_SEPARATOR)) if meta.get("groups") else (),
         extra={k[2:]: str(v) for k, v in meta.items() if k.startswith("x_")},
     )
 

@@ -46,9 +46,7 @@ def main() -> None:
     index.embedder.embed(["warm up"])  # model load is not ingest throughput
 
     first = Ingestor(index, options).run([args.corpus])
-    again = Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run(
-        [args.corpus]
-    )
+    again = Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([args.corpus])
 
     texts = [c.embedding_text() for c in index.store.iter_chunks()]
     started = time.perf_counter()

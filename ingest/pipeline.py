@@ -38,9 +38,10 @@ import numpy as np
 from assistant.documents import Chunk, SourceDocument
 from assistant.errors import AssistantError, DocumentError, IndexUnavailableError
 from assistant.index import Index
-from assistant.manifest import COMPLETE, ManifestEntry
+from assistant.manifest import COMPLETE, GENERATION, ManifestEntry
 from assistant.settings import Settings
 from assistant.store import text_sha
+from ingest.access import AccessFiles, relabel_source
 from ingest.chunking import ChunkSizing
 from ingest.isolation import FileLimits, FileWorker
 
@@ -103,6 +104,7 @@ class IngestSummary:
     files_indexed: int = 0
     files_unchanged: int = 0
     files_removed: int = 0
+    files_relabelled: int = 0  # same content, new readers (an access file changed): not embedded again
     files_failed: list[FileFailure] = field(default_factory=list)
     chunks_added: int = 0
     chunks_removed: int = 0
@@ -129,6 +131,7 @@ class SourceFile:
     root: Path
     path: Path
     source_id: str
+    groups: tuple[str, ...] = ()  # who may read it (its access file); none: everyone
 
 
 def discover(
@@ -138,8 +141,10 @@ def discover(
 
     A folder is walked recursively (source ids relative to it); a file is its own
     root's only member (source id = its name). A link that leads out of its folder is
-    refused: the corpus must not serve files from elsewhere on the machine.
+    refused: the corpus must not serve files from elsewhere on the machine. So is a file under
+    a faulty access file (ingest/access.py): it is not indexed rather than shown to everyone.
     """
+    access = AccessFiles()
     found: list[SourceFile] = []
     roots: list[Path] = []
     refused: list[FileFailure] = []
@@ -165,9 +170,15 @@ def discover(
                         )
                     )
                     continue
-                found.append(SourceFile(path, file, rel.as_posix()))
+                try:
+                    found.append(SourceFile(path, file, rel.as_posix(), access.groups(file, path)))
+                except DocumentError as exc:
+                    refused.append(FileFailure(str(file), str(exc)))
         elif path.is_file():
-            found.append(SourceFile(path.parent, path, path.name))
+            try:
+                found.append(SourceFile(path.parent, path, path.name, access.groups(path, path.parent)))
+            except DocumentError as exc:
+                refused.append(FileFailure(str(path), str(exc)))
         else:
             raise DocumentError(f"{given} does not exist: give a folder or file of documents to ingest.")
     return found, roots, refused
@@ -218,12 +229,15 @@ class Ingestor:
             # Until this run ends, the index does not claim to be complete (a killed run, a
             # --rebuild cut short): /api/health says "incomplete".
             self.index.manifest.set_meta(COMPLETE, "0")
-            todo = self._changed(files, summary)
+            todo, relabel = self._changed(files, summary)
+            for file in relabel:
+                relabel_source(self.index, file.source_id, file.groups)
+                summary.files_relabelled += 1
             self._index_files(todo, summary)
             self._remove_missing(files, roots, summary, scan_store=fresh_manifest)
-            if summary.chunks_added or summary.chunks_removed or summary.files_indexed:
-                # tells running servers to bring their lexical index in step
-                self.index.manifest.set_meta("generation", f"{time.time():.6f}")
+            if summary.chunks_added or summary.chunks_removed or summary.files_indexed or relabel:
+                # tells running servers to bring their indexes in step (GENERATION)
+                self.index.manifest.set_meta(GENERATION, f"{time.time():.6f}")
             summary.chunks_total = self.index.store.count()
             self.index.manifest.set_meta(COMPLETE, "1")
         summary.seconds = time.perf_counter() - started
@@ -254,10 +268,12 @@ class Ingestor:
 
     def _changed(
         self, files: Sequence[SourceFile], summary: IngestSummary
-    ) -> list[tuple[SourceFile, str, int]]:
-        """Files whose content differs from what the index holds, with hash and size."""
+    ) -> tuple[list[tuple[SourceFile, str, int]], list[SourceFile]]:
+        """Files whose content differs from what the index holds, with hash and size; and files
+        whose content is the same but whose readers changed."""
         entries = self.index.manifest.entries()
         todo: list[tuple[SourceFile, str, int]] = []
+        relabel: list[SourceFile] = []
         started = time.perf_counter()
         for file in files:
             try:
@@ -273,11 +289,14 @@ class Ingestor:
                 and entry.sha256 == sha
                 and entry.root == str(file.root)
             ):
-                summary.files_unchanged += 1
+                if entry.groups == file.groups:
+                    summary.files_unchanged += 1
+                else:
+                    relabel.append(file)
             else:
                 todo.append((file, sha, size))
         summary.phase_seconds["load"] += time.perf_counter() - started
-        return todo
+        return todo, relabel
 
     # -- indexing -----------------------------------------------------------------------
 
@@ -344,7 +363,8 @@ class Ingestor:
             summary.phase_seconds["chunk"] += read.chunk_seconds
             if not read.chunks:
                 raise DocumentError("no text found in the file: nothing to index")
-            prepared.doc, prepared.chunks = read.document, read.chunks
+            prepared.doc = read.document
+            prepared.chunks = [replace(c, groups=file.groups) for c in read.chunks]
         except AssistantError as exc:
             prepared.error = str(exc)
         except Exception as exc:  # a loader bug must not stop the rest of the corpus
@@ -385,6 +405,7 @@ class Ingestor:
                 chunks=len(chunks),
                 pages=prepared.doc.pages,
                 title=prepared.doc.title,
+                groups=file.groups,
             )
         )
         summary.phase_seconds["store"] += time.perf_counter() - started

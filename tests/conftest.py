@@ -118,7 +118,10 @@ class ServerThread:
         service = AssistantService(settings)
         service.warm_up()
         config = uvicorn.Config(
-            create_app(settings, service), host="127.0.0.1", port=port, log_level="warning",
+            create_app(settings, service),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
             **server_options(settings),
         )
         self.server = uvicorn.Server(config)

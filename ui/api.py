@@ -66,6 +66,12 @@ def require_user(request: Request) -> None:
         )
 
 
+def get_reader(request: Request) -> frozenset[str]:
+    """The groups whose documents the request may read (ui/door.py)."""
+    door: Door = request.app.state.door
+    return door.reader(request)
+
+
 def get_receipts(request: Request) -> Receipts:
     """The app's answer ids."""
     receipts: Receipts = request.app.state.receipts
@@ -74,6 +80,7 @@ def get_receipts(request: Request) -> Receipts:
 
 ServiceDep = Annotated[AssistantService, Depends(get_service)]
 ReceiptsDep = Annotated[Receipts, Depends(get_receipts)]
+ReaderDep = Annotated[frozenset[str], Depends(get_reader)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 
 
@@ -86,9 +93,11 @@ def build_api_router() -> APIRouter:
     guarded = [Depends(require_user)]
 
     @router.post("/ask", response_model=Answer, dependencies=guarded, tags=["answers"])
-    def ask(body: AskRequest, service: ServiceDep, receipts: ReceiptsDep) -> dict[str, Any]:
+    def ask(
+        body: AskRequest, service: ServiceDep, receipts: ReceiptsDep, reader: ReaderDep
+    ) -> dict[str, Any]:
         """Answer a question from the IOM documents, with numbered citations."""
-        answer = service.ask(body.question, body.conversation(), body.provider, _filters(body))
+        answer = service.ask(body.question, body.conversation(), body.provider, search_filter(body, reader))
         return _answer_dict(answer, receipts)
 
     @router.post(
@@ -98,12 +107,15 @@ def build_api_router() -> APIRouter:
         response_class=StreamingResponse,
         responses={200: {"content": {"text/event-stream": {}}, "description": "token events, then answer"}},
     )
-    def ask_stream(body: AskRequest, service: ServiceDep, receipts: ReceiptsDep) -> StreamingResponse:
+    def ask_stream(
+        body: AskRequest, service: ServiceDep, receipts: ReceiptsDep, reader: ReaderDep
+    ) -> StreamingResponse:
         """Server-sent events: `token` ({"text"}) pieces, then one `answer` (the answer object).
 
         A failure after the first event arrives as one `error` event ({"error", "detail"}).
         """
-        events = service.ask_stream(body.question, body.conversation(), body.provider, _filters(body))
+        filters = search_filter(body, reader)
+        events = service.ask_stream(body.question, body.conversation(), body.provider, filters)
         first = next(events)  # bad questions and an empty index fail here, as plain HTTP errors
         return StreamingResponse(
             _server_sent(first, events, receipts),
@@ -123,12 +135,13 @@ def build_api_router() -> APIRouter:
         response_class=FileResponse,
         responses={200: {"content": {"application/octet-stream": {}}, "description": "the original file"}},
     )
-    def source(source_id: str, service: ServiceDep) -> FileResponse:
-        """The original file of an indexed document (opens in the browser)."""
+    def source(source_id: str, service: ServiceDep, reader: ReaderDep) -> FileResponse:
+        """The original file of an indexed document (opens in the browser), if the caller may
+        read it (to others it does not exist)."""
         if not _plausible_source_id(source_id):
             raise ApiError(404, "not_found", "no such document in the index")
         try:
-            path = service.source_file(source_id)
+            path = service.source_file(source_id, reader)
         except IndexUnavailableError:
             raise ApiError(404, "not_found", "no such document in the index") from None
         return _file_response(path)
@@ -168,11 +181,10 @@ def build_api_router() -> APIRouter:
     return router
 
 
-def _filters(body: AskRequest) -> ChunkFilter | None:
-    if body.filters is None:
-        return None
-    chunk_filter = body.filters.to_chunk_filter()
-    return None if chunk_filter.is_empty() else chunk_filter
+def search_filter(body: AskRequest, reader: frozenset[str]) -> ChunkFilter:
+    """The request's filters, and what its caller may read."""
+    chunk_filter = body.filters.to_chunk_filter() if body.filters is not None else ChunkFilter()
+    return replace(chunk_filter, reader=reader)
 
 
 def _server_sent(first: StreamEvent, rest: Iterator[StreamEvent], receipts: Receipts) -> Iterator[str]:

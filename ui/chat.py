@@ -14,6 +14,7 @@ import gradio as gr
 
 from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.feedback import FeedbackStore
+from assistant.filters import ChunkFilter
 from assistant.question import check_question
 from assistant.service import AssistantService
 from assistant.settings import Settings
@@ -116,6 +117,11 @@ class ChatCallbacks:
         headers = believed_headers(dict(request.headers), trusted)
         return public_base_url(headers, url.scheme, url.netloc, self.root_path)
 
+    def search_filter(self, request: gr.Request) -> ChunkFilter:
+        """What the signed-in user may read (ui/door.py); only everyone's documents without one."""
+        connection = request.request
+        return ChunkFilter(reader=self.door.reader(connection) if connection is not None else frozenset())
+
     def respond(self, question: str, turns: list[Turn], request: gr.Request) -> Iterator[tuple[Any, ...]]:
         """Stream the answer into the chat, then show the verified answer and its sources."""
         try:
@@ -130,7 +136,7 @@ class ChatCallbacks:
         yield chat_messages(turns), sources_panel(turns, base), turns, ""
         streamed = ""
         try:
-            for event in self.service.ask_stream(question, history):
+            for event in self.service.ask_stream(question, history, filters=self.search_filter(request)):
                 if event.kind == "token":
                     streamed += event.text
                     yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip()

@@ -7,10 +7,15 @@ A request comes in with any one of:
   comes from one of `TRUSTED_PROXIES` (any client can write a header).
 With none of these configured the server is open (local use); `serve` warns when it is bound
 beyond loopback.
+
+The door also says what a request may read (assistant/access.py): the groups of its API key
+(`key:hr+finance`), of its trusted proxy's groups header (`TRUSTED_GROUPS_HEADER`) or of its chat
+user (`USER_GROUPS`). A request with none reads only the documents under no access file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 from collections.abc import Callable
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
+from assistant.access import group_names
 from assistant.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -28,19 +34,25 @@ SessionLookup = Callable[[HTTPConnection], str | None]  # the signed-in chat use
 class Door:
     """Checks every request's credentials (see the module docstring)."""
 
-    api_keys: tuple[str, ...] = ()
+    api_keys: dict[str, frozenset[str]] = field(default_factory=dict)  # key -> the groups it reads
     user_header: str | None = None
+    groups_header: str | None = None
     trusted_proxies: tuple[Network, ...] = ()
     chat_login: bool = False
+    user_groups: dict[str, frozenset[str]] = field(default_factory=dict)  # chat user -> groups
     sessions: SessionLookup | None = field(default=None, repr=False)  # set once the chat is mounted
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Door:
+        keys = (entry.partition(":") for entry in settings.api_keys)
+        users = (entry.partition("=") for entry in settings.user_groups)
         return cls(
-            api_keys=settings.api_keys,
+            api_keys={key: frozenset(group_names(groups, "API key groups")) for key, _, groups in keys},
             user_header=settings.trusted_user_header,
+            groups_header=settings.trusted_groups_header,
             trusted_proxies=tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies),
             chat_login=bool(settings.ui_auth),
+            user_groups={user: frozenset(group_names(groups, user)) for user, _, groups in users},
         )
 
     @property
@@ -49,14 +61,27 @@ class Door:
         return bool(self.api_keys or self.user_header or self.chat_login)
 
     def user(self, request: HTTPConnection) -> str | None:
-        """Who the request comes from, by the first credential that holds; None if none does."""
-        if self.api_keys and self._valid_key(request):
-            return "api-key"
+        """Who the request comes from, by the first credential that holds; None if none does.
+        An API key's user is named by a digest of the key (its limits are its own)."""
+        return self._identify(request)[0]
+
+    def reader(self, request: HTTPConnection) -> frozenset[str]:
+        """The groups whose documents the request may read (none: only everyone's documents)."""
+        return self._identify(request)[1]
+
+    def _identify(self, request: HTTPConnection) -> tuple[str | None, frozenset[str]]:
+        if self.api_keys and (key := self._valid_key(request)) is not None:
+            return f"key:{hashlib.sha256(key.encode()).hexdigest()[:16]}", self.api_keys[key]
         if self.user_header and self.from_trusted_proxy(request):
-            return request.headers.get(self.user_header) or None
-        if self.chat_login and self.sessions is not None:
-            return self.sessions(request)
-        return None
+            user = request.headers.get(self.user_header) or None
+            listed = request.headers.get(self.groups_header, "") if self.groups_header and user else ""
+            try:
+                return user, frozenset(group_names(listed, "groups header"))
+            except ValueError:  # a malformed header reads as no groups
+                return user, frozenset()
+        if self.chat_login and self.sessions is not None and (user := self.sessions(request)):
+            return user, self.user_groups.get(user, frozenset())
+        return None, frozenset()
 
     def client(self, request: HTTPConnection) -> str:
         """Whom per-client limits count the request against: its user, else its address."""
@@ -74,13 +99,15 @@ class Door:
             return False
         return any(address in network for network in self.trusted_proxies)
 
-    def _valid_key(self, request: HTTPConnection) -> bool:
+    def _valid_key(self, request: HTTPConnection) -> str | None:
+        """The API key the request carries, when it is one of ours."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         given = token.strip().encode()
-        valid = False
+        found = None
         for key in self.api_keys:  # compare with every key: no early exit to time
-            valid |= hmac.compare_digest(given, key.encode())
-        return scheme.lower() == "bearer" and valid
+            if hmac.compare_digest(given, key.encode()):
+                found = key
+        return found if scheme.lower() == "bearer" else None
 
 
 def gradio_sessions(gradio_app: object) -> SessionLookup:

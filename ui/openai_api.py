@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from assistant.answer import Answer
 from assistant.service import StreamEvent
 from assistant.settings import PROVIDERS
-from ui.api import ServiceDep, require_user
+from ui.api import ReaderDep, ServiceDep, require_user, search_filter
 from ui.errors import ApiError, guarded_stream
 from ui.openai_compat import (
     V1_PREFIX,
@@ -50,15 +50,16 @@ def build_openai_router() -> APIRouter:
         return model_list(service.settings.llm_provider)
 
     @router.post("/chat/completions", responses=_STREAMED)
-    def chat_completions(body: ChatCompletionRequest, service: ServiceDep) -> Any:
+    def chat_completions(body: ChatCompletionRequest, service: ServiceDep, reader: ReaderDep) -> Any:
         """The answer to the last user message, earlier messages its history: `message.content`
         with `[n]` markers, `message.citations` as in `/api/ask`, `refused` and `notices`.
         With `stream`, `chat.completion.chunk` events; the citations come in the last one."""
         ask = _ask_request(body)
         completion = Completion(body.model)
+        filters = search_filter(ask, reader)
         if not body.stream:
-            return completion.whole(service.ask(ask.question, ask.conversation(), ask.provider))
-        events = service.ask_stream(ask.question, ask.conversation(), ask.provider)
+            return completion.whole(service.ask(ask.question, ask.conversation(), ask.provider, filters))
+        events = service.ask_stream(ask.question, ask.conversation(), ask.provider, filters)
         first = next(events)  # bad questions and an empty index fail here, as plain HTTP errors
         return StreamingResponse(
             guarded_stream(_chunks(completion, chain([first], events)), _error_event),

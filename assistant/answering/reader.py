@@ -113,9 +113,7 @@ class Candidate:
 class SentenceReader:
     """Chooses the passage sentences that best answer a question."""
 
-    def __init__(
-        self, embedder: Embedder, stats: TermStatistics, config: ReaderConfig | None = None
-    ) -> None:
+    def __init__(self, embedder: Embedder, stats: TermStatistics, config: ReaderConfig | None = None) -> None:
         self.embedder = embedder
         self.stats = stats
         self.config = config or ReaderConfig()
@@ -161,12 +159,16 @@ class SentenceReader:
         passages: Sequence[Passage],
         query_vector: np.ndarray,
         gloss: Gloss | None = None,
+        *,
         asked: str | None = None,
+        stats: TermStatistics | None = None,
     ) -> Selection:
         """Score the sentences of the top passages and keep the best few.
 
         `question` is what is searched (with any glosses); `gloss` holds the question as made
-        standalone; `asked` the user's own words, which say the kind of fact asked.
+        standalone; `asked` the user's own words, which say the kind of fact asked; `stats` the
+        words of the documents as the reader sees them (by default, of all documents): what
+        "no document mentions" means.
         A cheap first pass (the passage's similarity standing in for each sentence's meaning)
         keeps the few sentences worth embedding, so latency stays flat however long the passages.
         """
@@ -194,13 +196,13 @@ class SentenceReader:
             key=lambda s: -s.support,
         )
 
+        stats = stats or self.stats
         standalone = gloss.question if gloss is not None else question
-        entities = question_entities(standalone, gloss, self.stats)
-        unknown = unknown_entities(entities, gloss, self.stats)
+        entities = question_entities(standalone, gloss, stats)
+        unknown = unknown_entities(entities, gloss, stats)
         read = passages[: cfg.passages]
         gaps = [
-            disagreeing(entities, p.chunk.embedding_text(), p.chunk.source_id, gloss, self.stats)
-            for p in read
+            disagreeing(entities, p.chunk.embedding_text(), p.chunk.source_id, gloss, stats) for p in read
         ]
 
         def answers(s: ScoredSentence) -> bool:
@@ -222,10 +224,10 @@ class SentenceReader:
         covered = gloss.english if gloss is not None and gloss.english else standalone
         question_words = list(dict.fromkeys(w for w in words(covered) if w not in STOPWORDS))
         best_chunk = read[best.passage].chunk
-        coverage, _ = word_coverage(question_words, best_chunk.embedding_text(), self.stats, gloss)
-        in_sentence, _ = word_coverage(question_words, best.text, self.stats, gloss)
+        coverage, _ = word_coverage(question_words, best_chunk.embedding_text(), stats, gloss)
+        in_sentence, _ = word_coverage(question_words, best.text, stats, gloss)
         all_read = " ".join(p.chunk.embedding_text() for p in read)
-        _, rarest = word_coverage(question_words, all_read, self.stats, gloss)
+        _, rarest = word_coverage(question_words, all_read, stats, gloss)
         off_passage = missing_entities(entities, best_chunk.embedding_text(), gloss)
         evidence = Evidence(
             support=best.support,
@@ -236,7 +238,7 @@ class SentenceReader:
             retrieval=passages[0].score,
             asks_kind=1.0 if must_state(wanted) else 0.0,
             off_passage=len(off_passage) / len(entities) if entities else 0.0,
-            off_document=off_document(entities, best_chunk.source_id, gloss, self.stats),
+            off_document=off_document(entities, best_chunk.source_id, gloss, stats),
         )
         return Selection(
             [best, *rest],
@@ -248,4 +250,3 @@ class SentenceReader:
 
 def _squash(score: float) -> float:
     return 1.0 / (1.0 + math.exp(-score))
-
