@@ -38,64 +38,6 @@ PLACEHOLDER = (
     "click a number like [1] to see the passage it comes from."
 )
 
-CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto; }
-#iom-header h1 { font-size: 1.35rem; margin: 0; }
-#iom-header p { margin: 0.15rem 0 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
-#iom-chat a[href^="#iom-src-"] { text-decoration: none; font-weight: 600; font-size: 0.8em;
-  vertical-align: super; padding: 0 1px; color: var(--link-text-color, #1d4ed8); }
-#iom-chat em { color: var(--body-text-color-subdued); }
-#iom-chat .placeholder { padding: 0 1.5rem; color: var(--body-text-color-subdued); }
-#iom-chat button.example { border: 1px solid var(--border-color-primary); border-radius: 10px;
-  background: var(--background-fill-secondary); text-align: left; }
-#iom-chat button.example:hover { border-color: #0033a0; background: var(--background-fill-primary); }
-#iom-feedback-row { align-items: end; }
-.iom-sources { font-size: 0.9rem; line-height: 1.45; max-height: 78vh; overflow-y: auto; padding-right: 4px; }
-.iom-sources h3 { margin: 0 0 0.5rem; font-size: 1rem; }
-.iom-sources.iom-empty p { color: var(--body-text-color-subdued); }
-.iom-turn { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.6rem;
-  margin-bottom: 0.6rem; background: var(--block-background-fill); }
-.iom-turn > summary { cursor: pointer; font-weight: 600; color: var(--body-text-color); }
-.iom-turn:not([open]) > summary { color: var(--body-text-color-subdued); font-weight: 500; }
-.iom-src-list { padding-left: 0; margin: 0.4rem 0 0; list-style: none; }
-.iom-src { padding: 0.45rem 0.5rem; margin: 0.35rem 0; border-radius: 6px; border-left: 3px solid #0033a0;
-  background: var(--background-fill-secondary); transition: box-shadow 0.3s; scroll-margin: 12px; }
-.iom-src:target, .iom-src.iom-flash { box-shadow: 0 0 0 2px #f2b705; }
-.iom-src-n { font-weight: 700; color: #0033a0; }
-.iom-src-title { font-weight: 600; color: #0033a0 !important; text-decoration: none !important; }
-.iom-src-title:hover { text-decoration: underline !important; }
-.iom-src-meta { font-size: 0.78rem; color: var(--body-text-color-subdued); word-break: break-all; }
-.iom-passage { margin: 0.35rem 0 0; padding: 0.1rem 0.5rem;
-  border-left: 2px solid var(--border-color-primary); white-space: pre-wrap; font-size: 0.85rem;
-  color: var(--body-text-color); max-height: 16rem; overflow-y: auto; }
-.iom-passage mark { background: #fde68a; color: #111; padding: 0 1px; border-radius: 2px; }
-.iom-closest { border-left-color: #9ca3af; }
-.iom-refusal-note { margin: 0.4rem 0; padding: 0.4rem 0.6rem; border-radius: 6px; font-size: 0.85rem;
-  background: var(--background-fill-secondary); color: var(--body-text-color-subdued);
-  border: 1px dashed #9ca3af; }
-.iom-notices { margin: 0.3rem 0; padding-left: 1rem; font-size: 0.75rem;
-  color: var(--body-text-color-subdued); }
-"""
-
-# Citation links open the folded answer they point into and flash the entry.
-HEAD = """
-<script>
-document.addEventListener("click", function (event) {
-  var link = event.target.closest && event.target.closest('a[href^="#iom-src-"]');
-  if (!link) return;
-  var target = document.getElementById(link.getAttribute("href").slice(1));
-  if (!target) return;
-  event.preventDefault();
-  var folded = target.closest("details");
-  if (folded) folded.open = true;
-  target.scrollIntoView({behavior: "smooth", block: "nearest"});
-  target.classList.add("iom-flash");
-  setTimeout(function () { target.classList.remove("iom-flash"); }, 2500);
-}, true);
-</script>
-"""
-
-
 class ChatCallbacks:
     """The chat's event handlers: a few lines each over the service and the feedback store."""
 
@@ -191,7 +133,7 @@ def _forget_passages(turns: list[Turn]) -> list[Turn]:
 def build_chat(
     service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
 ) -> gr.Blocks:
-    """The chat page (mount with `CSS` and `HEAD`)."""
+    """The chat page (mount with `ui.theme`'s theme, `CSS` and `HEAD`)."""
     calls = ChatCallbacks(service, feedback, settings, door)
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])
