@@ -19,8 +19,9 @@ from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui.door import Door
 from ui.errors import public_detail
-from ui.render import Turn, chat_messages, sources_panel
+from ui.render import SEARCHING, Turn, chat_messages, sources_panel
 from ui.schemas import MAX_HISTORY_MESSAGES
+from ui.status import COMMENTED, RATED, answer_status, status_line
 from ui.urls import believed_headers, public_base_url
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ PLACEHOLDER = (
     "**Ask about the IOM documents.** Every answer quotes its sources; "
     "click a number like [1] to see the passage it comes from."
 )
+
+# Where the keyboard focus goes after an event (the page would otherwise drop it on <body>).
+FOCUS_QUESTION = "() => { setTimeout(() => document.querySelector('#iom-question textarea')?.focus(), 50); }"
+FOCUS_COMMENT = "() => { setTimeout(() => document.querySelector('#iom-comment textarea')?.focus(), 50); }"
+
 
 class ChatCallbacks:
     """The chat's event handlers: a few lines each over the service and the feedback store."""
@@ -59,23 +65,25 @@ class ChatCallbacks:
         return public_base_url(headers, url.scheme, url.netloc, self.root_path)
 
     def respond(self, question: str, turns: list[Turn], request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        """Stream the answer into the chat, then show the verified answer and its sources."""
+        """Stream the answer into the chat, then show the verified answer and its sources; the
+        status line says the answer once, complete."""
         try:
             question = check_question(question)
         except InvalidQuestionError as exc:
-            raise gr.Error(str(exc), duration=6) from None
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(str(exc), alert=True)
+            return
         base = self.base_url(request)
         history = [
             m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
         ][-MAX_HISTORY_MESSAGES:]  # as much of the conversation as the API takes
         turns = [*_forget_passages(turns), Turn(question)]
-        yield chat_messages(turns), sources_panel(turns, base), turns, ""
+        yield chat_messages(turns), sources_panel(turns, base), turns, "", status_line(SEARCHING)
         streamed = ""
         try:
             for event in self.service.ask_stream(question, history):
                 if event.kind == "token":
                     streamed += event.text
-                    yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip()
+                    yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip(), gr.skip()
                 elif event.answer is not None:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
@@ -84,14 +92,14 @@ class ChatCallbacks:
         except Exception:
             log.exception("chat answer failed")
             turns[-1].error = "Something went wrong while answering; please try again."
-        yield chat_messages(turns), sources_panel(turns, base), turns, gr.skip()
+        yield chat_messages(turns), sources_panel(turns, base), turns, gr.skip(), answer_status(turns[-1])
 
     def rate(self, turns: list[Turn], data: gr.LikeData) -> tuple[Any, ...]:
         """Store a thumbs up / down on an answer and offer the comment box."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn = turns[index // 2] if isinstance(index, int) and 0 <= index // 2 < len(turns) else None
         if turn is None or turn.answer is None or data.liked not in (True, False):
-            return None, gr.update(visible=False)
+            return None, gr.update(visible=False), gr.skip()
         answer = turn.answer
         feedback_id = self.feedback.add(
             question=turn.question,
@@ -100,19 +108,18 @@ class ChatCallbacks:
             citations=answer.get("citations", []),
             provider=answer.get("provider"),
         )
-        gr.Info("Thank you: your rating was saved.", duration=3)
-        return feedback_id, gr.update(visible=True)
+        return feedback_id, gr.update(visible=True), status_line(RATED)
 
     def comment(self, feedback_id: int | None, comment: str) -> tuple[Any, ...]:
         """Attach the optional comment to the rating just given."""
-        if feedback_id is not None and comment.strip():
-            self.feedback.set_comment(feedback_id, comment)
-            gr.Info("Comment saved.", duration=3)
-        return None, "", gr.update(visible=False)
+        if feedback_id is None or not comment.strip():
+            return None, "", gr.update(visible=False), gr.skip()
+        self.feedback.set_comment(feedback_id, comment)
+        return None, "", gr.update(visible=False), status_line(COMMENTED)
 
     def new_conversation(self, request: gr.Request) -> tuple[Any, ...]:
         """Forget the conversation."""
-        return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False)
+        return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False), ""
 
 
 def _forget_passages(turns: list[Turn]) -> list[Turn]:
@@ -183,27 +190,36 @@ def build_chat(
                         elem_id="iom-comment",
                     )
                     send_comment = gr.Button("Send comment", size="sm", scale=1, elem_id="iom-send-comment")
+                status = gr.HTML("", elem_id="iom-status", js_on_load=None)
                 new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="iom-new")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([], "./"), elem_id="iom-sources-panel", js_on_load=None)
 
-        answer_outputs = [chatbot, sources, turns, question]
-        ask_options: dict[str, Any] = {"show_progress": "minimal", "api_visibility": "private"}
+        answer_outputs = [chatbot, sources, turns, question, status]
+        ask_options: dict[str, Any] = {
+            "show_progress": "minimal",
+            "show_progress_on": chatbot,
+            "api_visibility": "private",
+        }
         question.submit(calls.respond, [question, turns], answer_outputs, **ask_options)
         send.click(calls.respond, [question, turns], answer_outputs, **ask_options)
         chatbot.example_select(_example_text, None, question, api_visibility="private").then(
             calls.respond, [question, turns], answer_outputs, **ask_options
         )
-        chatbot.like(calls.rate, [turns], [rated, comment_row], api_visibility="private")
-        comment_outputs = [rated, comment, comment_row]
-        send_comment.click(calls.comment, [rated, comment], comment_outputs, api_visibility="private")
-        comment.submit(calls.comment, [rated, comment], comment_outputs, api_visibility="private")
+        chatbot.like(calls.rate, [turns], [rated, comment_row, status], api_visibility="private").then(
+            None, js=FOCUS_COMMENT
+        )
+        comment_outputs = [rated, comment, comment_row, status]
+        for sent in (send_comment.click, comment.submit):
+            sent(calls.comment, [rated, comment], comment_outputs, api_visibility="private").then(
+                None, js=FOCUS_QUESTION
+            )
         new.click(
             calls.new_conversation,
             None,
-            [chatbot, sources, turns, question, rated, comment_row],
+            [chatbot, sources, turns, question, rated, comment_row, status],
             api_visibility="private",
-        )
+        ).then(None, js=FOCUS_QUESTION)
     # Past max_size Gradio tells the user the queue is full instead of making them wait minutes.
     blocks.queue(default_concurrency_limit=8, max_size=settings.max_pending_questions)
     return blocks
