@@ -41,10 +41,12 @@ def chat_theme() -> gr.themes.Base:
 
 
 CSS = """
+:root { --iom-blue: #0033a0; }
+.dark { --iom-blue: #93c5fd; }
 .gradio-container { max-width: 1280px !important; margin: 0 auto; }
 :is(a, button, summary, textarea, input, [tabindex]):focus-visible {
   outline: 3px solid #f2b705 !important; outline-offset: 2px;
-  box-shadow: 0 0 0 5px #0033a0 !important; }
+  box-shadow: 0 0 0 5px var(--iom-blue) !important; }
 .iom-sr-only { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 #iom-header h1 { font-size: 1.35rem; margin: 0; }
@@ -57,7 +59,7 @@ CSS = """
 #iom-chat .placeholder { padding: 0 1.5rem; color: var(--body-text-color-subdued); }
 #iom-chat button.example { border: 1px solid var(--border-color-primary); border-radius: 10px;
   background: var(--background-fill-secondary); text-align: left; }
-#iom-chat button.example:hover { border-color: #0033a0; background: var(--background-fill-primary); }
+#iom-chat button.example:hover { border-color: var(--iom-blue); background: var(--background-fill-primary); }
 #iom-feedback-row { align-items: end; }
 #iom-status { min-height: 1.4em; font-size: 0.9rem; color: var(--body-text-color-subdued);
   padding: 0 0.25rem; }
@@ -72,11 +74,11 @@ CSS = """
 .iom-turn:not([open]) > summary { color: var(--body-text-color-subdued); font-weight: 500; }
 .iom-src-list { padding-left: 0; margin: 0.4rem 0 0; list-style: none; }
 .iom-src { position: relative; padding: 0.45rem 0.5rem; margin: 0.35rem 0; border-radius: 6px;
-  border-left: 3px solid #0033a0; background: var(--background-fill-secondary);
+  border-left: 3px solid var(--iom-blue); background: var(--background-fill-secondary);
   transition: box-shadow 0.3s; scroll-margin: 12px; }
 .iom-src:target, .iom-src.iom-flash { box-shadow: 0 0 0 2px #f2b705; }
-.iom-src-n { font-weight: 700; color: #0033a0; }
-.iom-src-title { font-weight: 600; color: #0033a0 !important; text-decoration: none !important; }
+.iom-src-n { font-weight: 700; color: var(--iom-blue); }
+.iom-src-title { font-weight: 600; color: var(--iom-blue) !important; text-decoration: none !important; }
 .iom-src-title:hover { text-decoration: underline !important; }
 .iom-src-meta { font-size: 0.78rem; color: var(--body-text-color-subdued); word-break: break-all; }
 .iom-passage { margin: 0.35rem 0 0; padding: 0.1rem 0.5rem;
