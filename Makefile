@@ -34,6 +34,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	  llama-cpp-python==$(LLAMA_VERSION)
 	$(PIP) install --quiet --find-links $(LLAMA_WHEELS) -e '.[test]'
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }  # axe-core, for the a11y tests
 	touch $@
 
 # Set up, ingest corpus/ when it changed (incremental: nothing is embedded when it did not), serve the chat.

@@ -10,11 +10,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from assistant.settings import ENV_PREFIX, Settings, load_settings
+
+if TYPE_CHECKING:
+    from assistant.service import AssistantService
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "corpus" / "iom-albania-heads-of-border-police-western-balkans-2022.txt"
@@ -109,13 +113,13 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) ->
 class ServerThread:
     """uvicorn serving the app in a thread, on a loopback port."""
 
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, settings: Settings, port: int, service: AssistantService | None = None) -> None:
         import uvicorn
 
         from assistant.service import AssistantService
         from ui.app import create_app, server_options
 
-        service = AssistantService(settings)
+        service = service or AssistantService(settings)
         service.warm_up()
         config = uvicorn.Config(
             create_app(settings, service),

@@ -6,14 +6,13 @@ Screenshots go to test-artifacts/ at the repository root.
 from __future__ import annotations
 
 import http.server
-import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from _browser_kit import REFUSAL, ask, bot_messages, chromium, shot, wait_answer
 from _web_corpus import (
     BUDVA_DATE,
     BUDVA_QUESTION,
@@ -22,27 +21,13 @@ from _web_corpus import (
     XSS_QUESTION,
     build_web_index,
 )
-from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from tests.conftest import ServerThread, clean_environment, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("IOM_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ANSWER_TIMEOUT_MS = 60_000
-REFUSAL = "I could not find this in the IOM documents"
 
 
 class _FramePage(http.server.BaseHTTPRequestHandler):
@@ -102,12 +87,8 @@ def frame_url(server: ServerThread, ports: tuple[int, int]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set IOM_TEST_CHROMIUM)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -130,41 +111,6 @@ def page(browser: Browser, outside: list[str]) -> Iterator[Page]:
     context.close()
 
 
-Scope = Page | FrameLocator
-
-
-def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def _ask(scope: Scope, question: str) -> None:
-    """Type a question and press Enter; press again while the previous answer is still finishing
-    (Gradio ignores a submit while the same event is running)."""
-    asked = scope.locator("#iom-chat [data-testid='user']")
-    before = asked.count()
-    box = scope.locator("#iom-question textarea")
-    box.fill(question)
-    for _ in range(20):
-        box.press("Enter")
-        try:
-            expect(asked).to_have_count(before + 1, timeout=1500)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"the chat did not take the question {question!r}")
-
-
-def _bot_messages(scope: Scope) -> Locator:
-    return scope.locator("#iom-chat [data-testid='bot']")
-
-
-def _wait_answer(scope: Scope, count: int, contains: str) -> Locator:
-    last = _bot_messages(scope).nth(count - 1)
-    expect(last).to_contain_text(contains, timeout=ANSWER_TIMEOUT_MS)
-    return last
-
-
 # -- tests ----------------------------------------------------------------------------------
 
 
@@ -173,10 +119,10 @@ def test_chat_answers_with_a_citation_that_opens_its_highlighted_passage(
 ) -> None:
     page.goto(server.url)
     expect(page.get_by_text("When did IOM organize the meeting")).to_be_visible()
-    _shot(page, "chat-first-load.png")
+    shot(page, "chat-first-load.png")
 
-    _ask(page, BUDVA_QUESTION)
-    answer = _wait_answer(page, 1, BUDVA_DATE)
+    ask(page, BUDVA_QUESTION)
+    answer = wait_answer(page, 1, BUDVA_DATE)
     marker = answer.locator('a[href^="#iom-src-0-"]').first
     expect(marker).to_be_visible()
     target = (marker.get_attribute("href") or "#")[1:]
@@ -192,7 +138,7 @@ def test_chat_answers_with_a_citation_that_opens_its_highlighted_passage(
     assert href == f"{server.url}api/sources/{SEED.name}"
     source = page.request.get(href)
     assert source.status == 200 and BUDVA_DATE.encode() in source.body()
-    _shot(page, "chat-answer-sources.png")
+    shot(page, "chat-answer-sources.png")
 
     with page.expect_popup() as popup:
         link.click()
@@ -205,22 +151,22 @@ def test_chat_answers_with_a_citation_that_opens_its_highlighted_passage(
 def test_out_of_corpus_question_is_refused_with_closest_sources(server: ServerThread, page: Page) -> None:
     page.goto(server.url)
 
-    _ask(page, OUT_OF_CORPUS_QUESTION)
-    answer = _wait_answer(page, 1, REFUSAL)
+    ask(page, OUT_OF_CORPUS_QUESTION)
+    answer = wait_answer(page, 1, REFUSAL)
 
     expect(answer.locator("em")).to_contain_text(REFUSAL)
     panel = page.locator("#iom-sources-panel")
     expect(panel.locator(".iom-refusal-note")).to_contain_text("Closest sources")
     expect(panel.locator(".iom-closest").first).to_be_visible()
-    _shot(page, "chat-refusal.png")
+    shot(page, "chat-refusal.png")
 
 
 def test_follow_up_and_new_conversation(server: ServerThread, page: Page) -> None:
     page.goto(server.url)
     page.get_by_text("When did IOM organize the meeting").click()
-    _wait_answer(page, 1, BUDVA_DATE)
-    _ask(page, OUT_OF_CORPUS_QUESTION)
-    _wait_answer(page, 2, REFUSAL)
+    wait_answer(page, 1, BUDVA_DATE)
+    ask(page, OUT_OF_CORPUS_QUESTION)
+    wait_answer(page, 2, REFUSAL)
     panel = page.locator("#iom-sources-panel")
     expect(panel.locator("details.iom-turn")).to_have_count(2)
     expect(panel.locator("details.iom-turn[open]")).to_have_count(1)
@@ -230,7 +176,7 @@ def test_follow_up_and_new_conversation(server: ServerThread, page: Page) -> Non
     expect(panel.locator('details.iom-turn[data-turn="0"]')).to_have_attribute("open", "")
 
     page.locator("#iom-new").click()
-    expect(_bot_messages(page)).to_have_count(0)
+    expect(bot_messages(page)).to_have_count(0)
     expect(panel.locator("details.iom-turn")).to_have_count(0)
 
 
@@ -238,8 +184,8 @@ def test_thumbs_and_comment_are_stored(server: ServerThread, page: Page, web_set
     store = FeedbackStore(web_settings.feedback_db)
     before = len(list(store.records()))
     page.goto(server.url)
-    _ask(page, BUDVA_QUESTION)
-    _wait_answer(page, 1, BUDVA_DATE)
+    ask(page, BUDVA_QUESTION)
+    wait_answer(page, 1, BUDVA_DATE)
 
     page.locator("#iom-chat").get_by_label("Dislike").first.click()
     comment = page.locator("#iom-comment textarea")
@@ -259,8 +205,8 @@ def test_thumbs_and_comment_are_stored(server: ServerThread, page: Page, web_set
 def test_document_markup_is_shown_as_text_and_never_runs(server: ServerThread, page: Page) -> None:
     page.goto(server.url)
 
-    _ask(page, XSS_QUESTION)
-    answer = _wait_answer(page, 1, "March 2023")
+    ask(page, XSS_QUESTION)
+    answer = wait_answer(page, 1, "March 2023")
     expect(answer).to_contain_text("<script>window.__xss=1</script>")
     panel = page.locator("#iom-sources-panel")
     expect(panel).to_contain_text("<script>window.__xss=1</script>")
@@ -269,18 +215,18 @@ def test_document_markup_is_shown_as_text_and_never_runs(server: ServerThread, p
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert panel.locator("script, img").count() == 0
     assert page.locator("#iom-chat script, #iom-chat img[src='x']").count() == 0
-    _shot(page, "chat-xss-as-text.png")
+    shot(page, "chat-xss-as-text.png")
 
 
 def test_chat_works_inside_an_iframe_on_another_origin(frame_url: str, page: Page) -> None:
     page.goto(frame_url)
     frame = page.frame_locator("#chat")
 
-    _ask(frame, BUDVA_QUESTION)
-    _wait_answer(frame, 1, BUDVA_DATE)
+    ask(frame, BUDVA_QUESTION)
+    wait_answer(frame, 1, BUDVA_DATE)
 
     expect(frame.locator("#iom-sources-panel mark").first).to_contain_text(BUDVA_DATE)
-    _shot(page, "chat-in-iframe.png")
+    shot(page, "chat-in-iframe.png")
 
 
 def test_embed_page_shows_snippets_and_a_working_chat(server: ServerThread, page: Page) -> None:
@@ -290,7 +236,7 @@ def test_embed_page_shows_snippets_and_a_working_chat(server: ServerThread, page
     expect(page.locator("#component-snippet")).to_contain_text(f'<gradio-app src="{server.url}"')
     frame = page.frame_locator("iframe")
     expect(frame.locator("#iom-question textarea")).to_be_visible(timeout=30_000)
-    _shot(page, "embed-page.png")
+    shot(page, "embed-page.png")
 
 
 def test_api_docs_render_offline(server: ServerThread, page: Page, outside: list[str]) -> None:

@@ -21,10 +21,29 @@ def test_markers_single_grouped_and_after_the_full_stop() -> None:
 
 
 def test_the_chat_links_every_known_marker_and_leaves_others_as_text() -> None:
-    answer = {"answer": "Budva [1][2] and [7].", "refused": False, "citations": [{"n": 1}, {"n": 2}]}
+    citations = [{"n": n, "source_id": "brief.pdf", "title": "Brief", "page": 1} for n in (1, 2)]
+    answer = {"answer": "Budva [1][2] and [7].", "refused": False, "citations": citations}
     markdown = answer_markdown(answer, turn=3)
-    assert f"(#{anchor(3, 1)})" in markdown and f"(#{anchor(3, 2)})" in markdown
-    assert f"(#{anchor(3, 7)})" not in markdown and "7" in markdown
+    assert f"(#{anchor(3, 1)} " in markdown and f"(#{anchor(3, 2)} " in markdown
+    assert f"#{anchor(3, 7)}" not in markdown and "7" in markdown
+
+
+def test_citations_are_named_as_they_would_be_out_of_context() -> None:
+    """A screen reader lists links out of their sentence: `[2]` says which source and page it is,
+    the passage it leads to says whose it is, and a title cannot break out of its attribute."""
+    from ui.render import Turn, citation_label, sources_panel
+
+    title = 'Meta-evaluation "brief" <b>'
+    citation = {"n": 2, "source_id": "brief.pdf", "title": title, "page": 1, "quote": "q"}
+    answer = {"answer": "It rose. [2]", "refused": False, "citations": [citation], "retrieved": []}
+
+    assert citation_label(citation) == 'Source 2: Meta-evaluation "brief" <b>, page 1'
+    assert '(#iom-src-0-2 "Source 2: Meta-evaluation \\"brief\\" <b>, page 1")' in answer_markdown(answer, 0)
+    panel = sources_panel([Turn("Q?", answer)], "/")
+    named = 'aria-label="Source 2: Meta-evaluation &quot;brief&quot; &lt;b&gt;, page 1: open the original'
+    assert named in panel
+    assert '<div class="iom-passage" tabindex="0" role="region" aria-label="Passage of Source 2: ' in panel
+    assert '<a class="iom-back" href="#iom-chat">Back to the answer</a>' in panel
 
 
 def test_a_long_chat_keeps_the_passages_of_its_latest_answers_only() -> None:

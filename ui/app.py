@@ -63,7 +63,8 @@ def create_app(
     """
     import gradio as gr
 
-    from ui.chat import CSS, HEAD, build_chat
+    from ui.chat import build_chat
+    from ui.theme import CSS, HEAD, chat_theme
 
     service = service or AssistantService(settings)
     feedback = feedback or FeedbackStore(settings.feedback_db)
@@ -141,12 +142,7 @@ def create_app(
             ssr_mode=False,
             mcp_server=False,
             pwa=False,
-            theme=gr.themes.Soft(
-                primary_hue="blue",
-                neutral_hue="slate",
-                font=("system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"),
-                font_mono=("ui-monospace", "Consolas", "monospace"),
-            ),
+            theme=chat_theme(),
             css=CSS,
             head=HEAD,
         )

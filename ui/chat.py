@@ -20,8 +20,9 @@ from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui.door import Door
 from ui.errors import public_detail
-from ui.render import Turn, chat_messages, sources_panel
+from ui.render import SEARCHING, Turn, chat_messages, sources_panel
 from ui.schemas import MAX_HISTORY_MESSAGES
+from ui.status import COMMENTED, RATED, answer_status, status_line
 from ui.urls import believed_headers, public_base_url
 
 log = logging.getLogger(__name__)
@@ -39,62 +40,9 @@ PLACEHOLDER = (
     "click a number like [1] to see the passage it comes from."
 )
 
-CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto; }
-#iom-header h1 { font-size: 1.35rem; margin: 0; }
-#iom-header p { margin: 0.15rem 0 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
-#iom-chat a[href^="#iom-src-"] { text-decoration: none; font-weight: 600; font-size: 0.8em;
-  vertical-align: super; padding: 0 1px; color: var(--link-text-color, #1d4ed8); }
-#iom-chat em { color: var(--body-text-color-subdued); }
-#iom-chat .placeholder { padding: 0 1.5rem; color: var(--body-text-color-subdued); }
-#iom-chat button.example { border: 1px solid var(--border-color-primary); border-radius: 10px;
-  background: var(--background-fill-secondary); text-align: left; }
-#iom-chat button.example:hover { border-color: #0033a0; background: var(--background-fill-primary); }
-#iom-feedback-row { align-items: end; }
-.iom-sources { font-size: 0.9rem; line-height: 1.45; max-height: 78vh; overflow-y: auto; padding-right: 4px; }
-.iom-sources h3 { margin: 0 0 0.5rem; font-size: 1rem; }
-.iom-sources.iom-empty p { color: var(--body-text-color-subdued); }
-.iom-turn { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.4rem 0.6rem;
-  margin-bottom: 0.6rem; background: var(--block-background-fill); }
-.iom-turn > summary { cursor: pointer; font-weight: 600; color: var(--body-text-color); }
-.iom-turn:not([open]) > summary { color: var(--body-text-color-subdued); font-weight: 500; }
-.iom-src-list { padding-left: 0; margin: 0.4rem 0 0; list-style: none; }
-.iom-src { padding: 0.45rem 0.5rem; margin: 0.35rem 0; border-radius: 6px; border-left: 3px solid #0033a0;
-  background: var(--background-fill-secondary); transition: box-shadow 0.3s; scroll-margin: 12px; }
-.iom-src:target, .iom-src.iom-flash { box-shadow: 0 0 0 2px #f2b705; }
-.iom-src-n { font-weight: 700; color: #0033a0; }
-.iom-src-title { font-weight: 600; color: #0033a0 !important; text-decoration: none !important; }
-.iom-src-title:hover { text-decoration: underline !important; }
-.iom-src-meta { font-size: 0.78rem; color: var(--body-text-color-subdued); word-break: break-all; }
-.iom-passage { margin: 0.35rem 0 0; padding: 0.1rem 0.5rem;
-  border-left: 2px solid var(--border-color-primary); white-space: pre-wrap; font-size: 0.85rem;
-  color: var(--body-text-color); max-height: 16rem; overflow-y: auto; }
-.iom-passage mark { background: #fde68a; color: #111; padding: 0 1px; border-radius: 2px; }
-.iom-closest { border-left-color: #9ca3af; }
-.iom-refusal-note { margin: 0.4rem 0; padding: 0.4rem 0.6rem; border-radius: 6px; font-size: 0.85rem;
-  background: var(--background-fill-secondary); color: var(--body-text-color-subdued);
-  border: 1px dashed #9ca3af; }
-.iom-notices { margin: 0.3rem 0; padding-left: 1rem; font-size: 0.75rem;
-  color: var(--body-text-color-subdued); }
-"""
-
-# Citation links open the folded answer they point into and flash the entry.
-HEAD = """
-<script>
-document.addEventListener("click", function (event) {
-  var link = event.target.closest && event.target.closest('a[href^="#iom-src-"]');
-  if (!link) return;
-  var target = document.getElementById(link.getAttribute("href").slice(1));
-  if (!target) return;
-  event.preventDefault();
-  var folded = target.closest("details");
-  if (folded) folded.open = true;
-  target.scrollIntoView({behavior: "smooth", block: "nearest"});
-  target.classList.add("iom-flash");
-  setTimeout(function () { target.classList.remove("iom-flash"); }, 2500);
-}, true);
-</script>
-"""
+# Where the keyboard focus goes after an event (the page would otherwise drop it on <body>).
+FOCUS_QUESTION = "() => { setTimeout(() => document.querySelector('#iom-question textarea')?.focus(), 50); }"
+FOCUS_COMMENT = "() => { setTimeout(() => document.querySelector('#iom-comment textarea')?.focus(), 50); }"
 
 
 class ChatCallbacks:
@@ -123,23 +71,25 @@ class ChatCallbacks:
         return ChunkFilter(reader=self.door.reader(connection) if connection is not None else frozenset())
 
     def respond(self, question: str, turns: list[Turn], request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        """Stream the answer into the chat, then show the verified answer and its sources."""
+        """Stream the answer into the chat, then show the verified answer and its sources; the
+        status line says the answer once, complete."""
         try:
             question = check_question(question)
         except InvalidQuestionError as exc:
-            raise gr.Error(str(exc), duration=6) from None
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(str(exc), alert=True)
+            return
         base = self.base_url(request)
         history = [
             m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
         ][-MAX_HISTORY_MESSAGES:]  # as much of the conversation as the API takes
         turns = [*_forget_passages(turns), Turn(question)]
-        yield chat_messages(turns), sources_panel(turns, base), turns, ""
+        yield chat_messages(turns), sources_panel(turns, base), turns, "", status_line(SEARCHING)
         streamed = ""
         try:
             for event in self.service.ask_stream(question, history, filters=self.search_filter(request)):
                 if event.kind == "token":
                     streamed += event.text
-                    yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip()
+                    yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip(), gr.skip()
                 elif event.answer is not None:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
@@ -148,14 +98,14 @@ class ChatCallbacks:
         except Exception:
             log.exception("chat answer failed")
             turns[-1].error = "Something went wrong while answering; please try again."
-        yield chat_messages(turns), sources_panel(turns, base), turns, gr.skip()
+        yield chat_messages(turns), sources_panel(turns, base), turns, gr.skip(), answer_status(turns[-1])
 
     def rate(self, turns: list[Turn], data: gr.LikeData) -> tuple[Any, ...]:
         """Store a thumbs up / down on an answer and offer the comment box."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn = turns[index // 2] if isinstance(index, int) and 0 <= index // 2 < len(turns) else None
         if turn is None or turn.answer is None or data.liked not in (True, False):
-            return None, gr.update(visible=False)
+            return None, gr.update(visible=False), gr.skip()
         answer = turn.answer
         feedback_id = self.feedback.add(
             question=turn.question,
@@ -164,19 +114,18 @@ class ChatCallbacks:
             citations=answer.get("citations", []),
             provider=answer.get("provider"),
         )
-        gr.Info("Thank you: your rating was saved.", duration=3)
-        return feedback_id, gr.update(visible=True)
+        return feedback_id, gr.update(visible=True), status_line(RATED)
 
     def comment(self, feedback_id: int | None, comment: str) -> tuple[Any, ...]:
         """Attach the optional comment to the rating just given."""
-        if feedback_id is not None and comment.strip():
-            self.feedback.set_comment(feedback_id, comment)
-            gr.Info("Comment saved.", duration=3)
-        return None, "", gr.update(visible=False)
+        if feedback_id is None or not comment.strip():
+            return None, "", gr.update(visible=False), gr.skip()
+        self.feedback.set_comment(feedback_id, comment)
+        return None, "", gr.update(visible=False), status_line(COMMENTED)
 
     def new_conversation(self, request: gr.Request) -> tuple[Any, ...]:
         """Forget the conversation."""
-        return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False)
+        return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False), ""
 
 
 def _forget_passages(turns: list[Turn]) -> list[Turn]:
@@ -197,7 +146,7 @@ def _forget_passages(turns: list[Turn]) -> list[Turn]:
 def build_chat(
     service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
 ) -> gr.Blocks:
-    """The chat page (mount with `CSS` and `HEAD`)."""
+    """The chat page (mount with `ui.theme`'s theme, `CSS` and `HEAD`)."""
     calls = ChatCallbacks(service, feedback, settings, door)
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])
@@ -247,27 +196,36 @@ def build_chat(
                         elem_id="iom-comment",
                     )
                     send_comment = gr.Button("Send comment", size="sm", scale=1, elem_id="iom-send-comment")
+                status = gr.HTML("", elem_id="iom-status", js_on_load=None)
                 new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="iom-new")
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([], "./"), elem_id="iom-sources-panel", js_on_load=None)
 
-        answer_outputs = [chatbot, sources, turns, question]
-        ask_options: dict[str, Any] = {"show_progress": "minimal", "api_visibility": "private"}
+        answer_outputs = [chatbot, sources, turns, question, status]
+        ask_options: dict[str, Any] = {
+            "show_progress": "minimal",
+            "show_progress_on": chatbot,
+            "api_visibility": "private",
+        }
         question.submit(calls.respond, [question, turns], answer_outputs, **ask_options)
         send.click(calls.respond, [question, turns], answer_outputs, **ask_options)
         chatbot.example_select(_example_text, None, question, api_visibility="private").then(
             calls.respond, [question, turns], answer_outputs, **ask_options
         )
-        chatbot.like(calls.rate, [turns], [rated, comment_row], api_visibility="private")
-        comment_outputs = [rated, comment, comment_row]
-        send_comment.click(calls.comment, [rated, comment], comment_outputs, api_visibility="private")
-        comment.submit(calls.comment, [rated, comment], comment_outputs, api_visibility="private")
+        chatbot.like(calls.rate, [turns], [rated, comment_row, status], api_visibility="private").then(
+            None, js=FOCUS_COMMENT
+        )
+        comment_outputs = [rated, comment, comment_row, status]
+        for sent in (send_comment.click, comment.submit):
+            sent(calls.comment, [rated, comment], comment_outputs, api_visibility="private").then(
+                None, js=FOCUS_QUESTION
+            )
         new.click(
             calls.new_conversation,
             None,
-            [chatbot, sources, turns, question, rated, comment_row],
+            [chatbot, sources, turns, question, rated, comment_row, status],
             api_visibility="private",
-        )
+        ).then(None, js=FOCUS_QUESTION)
     # Past max_size Gradio tells the user the queue is full instead of making them wait minutes.
     blocks.queue(default_concurrency_limit=8, max_size=settings.max_pending_questions)
     return blocks

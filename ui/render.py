@@ -20,9 +20,18 @@ from assistant.citations import MARKER, marker_numbers
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
 _WS = re.compile(r"\s+")
+_MD_TITLE = re.compile(r'([\\"])')
 QUOTE_JOIN = " … "
 CLOSEST_SOURCES = 3
 SNIPPET_CHARS = 320
+
+# What a screen reader says for the links and passages (it includes the visible text).
+SOURCE = "Source"
+CLOSEST_SOURCE = "Closest source"
+OPEN_ORIGINAL = "{label}: open the original document (new tab)"
+PASSAGE_OF = "Passage of {label}"
+BACK_TO_ANSWER = "Back to the answer"
+SEARCHING = "Searching the IOM documents…"
 
 AnswerDict = Mapping[str, Any]
 
@@ -76,7 +85,7 @@ def answer_markdown(answer: AnswerDict, turn: int) -> str:
         text = md_text(str(answer.get("answer") or REFUSAL_TEXT))
         hint = " Closest sources are listed beside the chat." if answer.get("retrieved") else ""
         return f"*{text}*{md_text(hint)}"
-    known = {int(c["n"]) for c in answer.get("citations", [])}
+    known = {int(c["n"]): c for c in answer.get("citations", [])}
     parts: list[str] = []
     position = 0
     text = str(answer.get("answer", ""))
@@ -85,12 +94,25 @@ def answer_markdown(answer: AnswerDict, turn: int) -> str:
         numbers = marker_numbers(match)
         if all(n in known for n in numbers):
             space = match.group(0)[: match.group(0).index("[")]
-            parts.append(space + "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in numbers))
+            parts.append(space + "".join(_marker_link(turn, known[n]) for n in numbers))
         else:
             parts.append(md_text(match.group(0)))
         position = match.end()
     parts.append(md_text(text[position:]))
     return "".join(parts)
+
+
+def _marker_link(turn: int, citation: AnswerDict) -> str:
+    """`[n]` as a link to its source, titled with what it is out of context (the page script
+    makes the title its accessible name: the chat's sanitiser drops `aria-label`)."""
+    n = int(citation["n"])
+    title = _MD_TITLE.sub(r"\\\1", _WS.sub(" ", citation_label(citation)))
+    return f'[\\[{n}\\]](#{anchor(turn, n)} "{title}")'
+
+
+def citation_label(citation: AnswerDict) -> str:
+    """What a citation is, said in words: "Source 2: Meta-evaluation brief, page 1"."""
+    return f"{SOURCE} {int(citation['n'])}: {_title(citation)}{_page(citation.get('page'))}"
 
 
 def streaming_markdown(text: str) -> str:
@@ -110,7 +132,7 @@ def chat_messages(turns: Sequence[Turn], streaming: str | None = None) -> list[d
         elif streaming:
             content = streaming_markdown(streaming)
         else:
-            content = "*Searching the IOM documents…*"
+            content = f"*{SEARCHING}*"
         messages.append({"role": "assistant", "content": content})
     return messages
 
@@ -123,7 +145,7 @@ def sources_panel(turns: Sequence[Turn], base_url: str) -> str:
     answered = [(i, t) for i, t in enumerate(turns) if t.answer is not None]
     if not answered:
         return (
-            '<div class="iom-sources iom-empty"><h3>Sources</h3>'
+            '<div class="iom-sources iom-empty"><h2>Sources</h2>'
             "<p>The documents behind each answer appear here, with the quoted passage highlighted.</p></div>"
         )
     sections = []
@@ -131,7 +153,7 @@ def sources_panel(turns: Sequence[Turn], base_url: str) -> str:
     for index, turn in reversed(answered):
         assert turn.answer is not None
         sections.append(_turn_section(index, turn.question, turn.answer, base_url, open_=index == last))
-    return '<div class="iom-sources"><h3>Sources</h3>' + "".join(sections) + "</div>"
+    return '<div class="iom-sources"><h2>Sources</h2>' + "".join(sections) + "</div>"
 
 
 def _turn_section(index: int, question: str, answer: AnswerDict, base_url: str, open_: bool) -> str:
@@ -160,12 +182,14 @@ def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDi
         shown = f"<mark>{escape(quote_text)}</mark>"
     else:
         shown = highlight(passage, quote_text.split(QUOTE_JOIN))
+    label = citation_label(citation)
     return (
         f'<li class="iom-src" id="{anchor(turn, n)}">'
-        f'<div class="iom-src-head"><span class="iom-src-n">[{n}]</span> '
-        f"{_source_link(citation, base_url)}</div>"
+        f'<div class="iom-src-head"><span class="iom-src-n" aria-hidden="true">[{n}]</span> '
+        f"{_source_link(citation, base_url, label)}</div>"
         f'<div class="iom-src-meta">{_meta(source_id, page)}</div>'
-        f'<div class="iom-passage">{shown}</div>'
+        f"{_passage(shown, PASSAGE_OF.format(label=label))}"
+        f'<a class="iom-back" href="#iom-chat">{BACK_TO_ANSWER}</a>'
         "</li>"
     )
 
@@ -180,13 +204,14 @@ def _closest_sources(answer: AnswerDict, base_url: str) -> str:
     if not retrieved:
         return '<div class="iom-refusal-note">No document came close to this question.</div>'
     items = []
-    for passage in retrieved:
+    for rank, passage in enumerate(retrieved, 1):
+        label = f"{CLOSEST_SOURCE} {rank}: {_title(passage)}{_page(passage.get('page'))}"
+        snippet = escape(_shorten(str(passage.get("text", "")), SNIPPET_CHARS))
         items.append(
             '<li class="iom-src iom-closest">'
-            f'<div class="iom-src-head">{_source_link(passage, base_url)}</div>'
+            f'<div class="iom-src-head">{_source_link(passage, base_url, label)}</div>'
             f'<div class="iom-src-meta">{_meta(str(passage["source_id"]), passage.get("page"))}</div>'
-            f'<div class="iom-passage">{escape(_shorten(str(passage.get("text", "")), SNIPPET_CHARS))}'
-            "</div></li>"
+            f"{_passage(snippet, PASSAGE_OF.format(label=label))}</li>"
         )
     return (
         '<div class="iom-refusal-note">Not found in the IOM documents. '
@@ -195,14 +220,25 @@ def _closest_sources(answer: AnswerDict, base_url: str) -> str:
     )
 
 
-def _source_link(item: AnswerDict, base_url: str) -> str:
-    source_id = str(item["source_id"])
-    title = str(item.get("title") or "") or source_id
-    href = source_href(base_url, source_id, item.get("page"))
+def _source_link(item: AnswerDict, base_url: str, label: str) -> str:
+    href = source_href(base_url, str(item["source_id"]), item.get("page"))
     return (
-        f'<a class="iom-src-title" href="{escape(href)}" target="_blank" rel="noopener noreferrer">'
-        f"{escape(title)}</a>"
+        f'<a class="iom-src-title" href="{escape(href)}" target="_blank" rel="noopener noreferrer" '
+        f'aria-label="{escape(OPEN_ORIGINAL.format(label=label))}">{escape(_title(item))}</a>'
     )
+
+
+def _passage(shown: str, label: str) -> str:
+    """A passage: it may scroll, so the keyboard can reach it, and it says whose passage it is."""
+    return f'<div class="iom-passage" tabindex="0" role="region" aria-label="{escape(label)}">{shown}</div>'
+
+
+def _title(item: AnswerDict) -> str:
+    return str(item.get("title") or "") or str(item["source_id"])
+
+
+def _page(page: object) -> str:
+    return f", page {int(page)}" if isinstance(page, int) and page else ""
 
 
 def _meta(source_id: str, page: object) -> str:
