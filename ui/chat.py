@@ -23,7 +23,7 @@ from ui.errors import public_detail
 from ui.render import SEARCHING, Turn, chat_messages, sources_panel
 from ui.schemas import MAX_HISTORY_MESSAGES
 from ui.status import COMMENTED, RATED, answer_status, status_line
-from ui.urls import believed_headers, public_base_url
+from ui.urls import app_address
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,10 @@ class ChatCallbacks:
 
     def base_url(self, request: gr.Request | None) -> str:
         """Absolute address of the app for source links (works inside a web component too)."""
-        if request is None:
+        if request is None or request.request is None:
             return "./"
-        url = request.url
-        trusted = request.request is not None and self.door.from_trusted_proxy(request.request)
-        headers = believed_headers(dict(request.headers), trusted)
-        return public_base_url(headers, url.scheme, url.netloc, self.root_path)
+        connection = request.request
+        return app_address(connection, self.door.from_trusted_proxy(connection), self.root_path)
 
     def search_filter(self, request: gr.Request) -> ChunkFilter:
         """What the signed-in user may read (ui/door.py); only everyone's documents without one."""

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from assistant.settings import Settings
 from ui.door import Door
-from ui.urls import believed_headers, public_base_url
+from ui.urls import app_address
 
 
 def iframe_snippet(chat_url: str) -> str:
@@ -40,12 +40,7 @@ def build_embed_router(settings: Settings, door: Door) -> APIRouter:
         """Copy-paste snippets for the intranet, and the chat embedded below them."""
         if not door.admits(request):
             raise HTTPException(401, "sign in to the chat first (or through the intranet proxy)")
-        chat_url = public_base_url(
-            believed_headers(request.headers, door.from_trusted_proxy(request)),
-            request.url.scheme,
-            request.headers.get("host", request.url.netloc),
-            settings.root_path or request.scope.get("root_path", ""),
-        )
+        chat_url = app_address(request, door.from_trusted_proxy(request), settings.root_path)
         return HTMLResponse(embed_page(chat_url, settings))
 
     return router

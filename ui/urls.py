@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
@@ -20,6 +21,17 @@ def believed_headers(headers: Mapping[str, str], from_trusted_proxy: bool) -> di
         for name, value in headers.items()
         if from_trusted_proxy or not name.lower().startswith("x-forwarded-")
     }
+
+
+def app_address(request: HTTPConnection, from_trusted_proxy: bool, root_path: str) -> str:
+    """The app's public address for a request, for the links it shows: its Host, the forwarded
+    headers believed from it, and the configured path prefix (else the one uvicorn was given)."""
+    return public_base_url(
+        believed_headers(request.headers, from_trusted_proxy),
+        request.url.scheme,
+        request.headers.get("host", request.url.netloc),
+        root_path or request.scope.get("root_path", ""),
+    )
 
 
 def public_base_url(headers: Mapping[str, str], scheme: str, host: str, root_path: str = "") -> str:
