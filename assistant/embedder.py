@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.errors import ConfigurationError
-from assistant.settings import DEFAULT_EMBEDDING_MODEL
+from assistant.settings import DEFAULT_EMBEDDING_BATCH_SIZE, DEFAULT_EMBEDDING_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -70,7 +70,9 @@ def resolve_model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model read from a local folder, loaded on first use."""
 
-    def __init__(self, name: str, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self, name: str, batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE, device: str = "cpu"
+    ) -> None:
         self.name = name
         self.batch_size = batch_size
         self.device = device
@@ -166,7 +168,7 @@ class HashEmbedder:
         return [len(_WORD.findall(t)) for t in texts]
 
 
-def make_embedder(name: str, batch_size: int = 64) -> Embedder:
+def make_embedder(name: str, batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE) -> Embedder:
     """The embedder for a configured model name (`hash-N` selects the test embedder)."""
     if name.startswith("hash-") and name[5:].isdigit():
         return HashEmbedder(dim=int(name[5:]))

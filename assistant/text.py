@@ -19,7 +19,8 @@ _ABBREVIATIONS = frozenset(
 )
 
 _SENTENCE_END = re.compile(r"""([.!?…]+["”’)\]]*)(\s+)(?=["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])""")
-BULLET = re.compile(r"^\s*(?:[•●▪◦‣\-–*]|\d{1,2}[.)])\s+")
+# A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
+BULLET = re.compile(r"^\s*(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -82,6 +83,7 @@ MONTHS = {
     "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
     "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
     "décembre": 12, "decembre": 12,
+    "janv": 1, "févr": 2, "fevr": 2, "avr": 4, "juil": 7, "déc": 12,
     # Spanish
     "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
     "agosto": 8, "septiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,

@@ -15,8 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from assistant.documents import Chunk, Section, SourceDocument, web_url
-from assistant.text import BULLET as _BULLET
-from assistant.text import split_sentences
+from assistant.text import BULLET, split_sentences
 
 _SENTENCE_CLOSERS = tuple('.!?…:;,"”’)')
 TokenCounter = Callable[[Sequence[str]], list[int]]
@@ -130,7 +129,7 @@ def _join(units: list[tuple[str, int]], is_table: bool) -> str:
     lines: list[str] = []
     for unit, _ in units:
         # a line without closing punctuation (a title, a heading) keeps its own line
-        if lines and not _BULLET.match(unit) and lines[-1].endswith(_SENTENCE_CLOSERS):
+        if lines and not BULLET.match(unit) and lines[-1].endswith(_SENTENCE_CLOSERS):
             lines[-1] = f"{lines[-1]} {unit}"
         else:
             lines.append(unit)

@@ -2,7 +2,7 @@
 
 - `normalize_text`: NFC, control characters, ligatures, spaces.
 - `looks_binary` / `decode_text`: bytes to text with sensible encoding fallbacks.
-- `squeeze_blank_lines`, `BULLET`: blank-line runs, list-item markers.
+- `squeeze_blank_lines`: blank-line runs (list-item markers are `assistant.text.BULLET`).
 
 PDF line reflow and page furniture are in `ingest/reflow.py`; scraped web-page navigation in
 `ingest/navigation.py`.
@@ -97,9 +97,6 @@ def _require_text(text: str) -> str:
 def _share_unprintable(text: str) -> float:
     bad = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\t\n\r\f")
     return bad / max(1, len(text))
-
-
-BULLET = re.compile(r"^(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 
 
 def squeeze_blank_lines(lines: Iterable[str]) -> list[str]:

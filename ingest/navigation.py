@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ingest.cleaning import BULLET, CLOSERS
+from assistant.text import BULLET
+from ingest.cleaning import CLOSERS
 
 # --- scraped web page navigation -----------------------------------------------------------
 

@@ -48,7 +48,7 @@ from ingest.isolation import FileLimits, FileWorker
 log = logging.getLogger(__name__)
 
 # Bump when loading, cleaning or chunking changes, so every file is re-chunked once.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 DEFAULT_IGNORE = ("README*", "SOURCES*", "LICENSE*", ".*", "~$*", "_*")
 
 

@@ -10,7 +10,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 
-from ingest.cleaning import BULLET, CLOSERS, TERMINAL
+from assistant.text import BULLET
+from ingest.cleaning import CLOSERS, TERMINAL
 
 # --- paragraphs from hard-wrapped lines ----------------------------------------------------
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import fold
+from assistant.text import MONTHS, fold
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|janv|févr|avr|mai|juin|juil|août|déc)[a-zé]*\.?"
+_MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
 # A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
 DATE = re.compile(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.documents import Section
-from ingest.cleaning import BULLET
+from assistant.text import BULLET
 from ingest.loaders._tables import render_table
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
