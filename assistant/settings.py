@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     file_memory_mb: int = Field(
         2048, ge=256, le=65536, description="Memory (MB) ingest may use to read and chunk one file."
     )
+    max_pages: int = Field(5000, ge=1, description="PDFs with more pages are reported, not indexed.")
+    max_columns: int = Field(1000, ge=1, description="CSV files with wider rows are reported, not indexed.")
+    max_unpacked_mb: int = Field(
+        500, ge=1, description="DOCX files (zips) that unpack to more MB are reported, not indexed."
+    )
+    max_line_chars: int = Field(
+        200_000, ge=1000, description="Files with a longer line of text are reported, not indexed."
+    )
     cross_lingual: bool = Field(
         True,
         description="Gloss question words the English documents do not use (French, Spanish, ...) "

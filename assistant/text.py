@@ -18,7 +18,9 @@ _ABBREVIATIONS = frozenset(
     """.split()
 )
 
-_SENTENCE_END = re.compile(r"""([.!?…]+["”’)\]]*)(\s+)(?=["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])""")
+# A run of end marks is matched from its first mark only, and whole (no backtracking into it): a
+# line of 300,000 dots is read in one pass, not once from every dot.
+_SENTENCE_END = re.compile(r"""(?<![.!?…])([.!?…]++["”’)\]]*)(\s+)(?=["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])""")
 # A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 

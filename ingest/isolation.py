@@ -1,10 +1,11 @@
 """Each file is read and chunked in a worker process with a time and a memory limit.
 
-A hostile or broken file (a Markdown file of unclosed comments, a text of one 300,000-dot
-"sentence", a decompression bomb) must not stall ingest or take the machine's memory: the
-worker that runs past `FileLimits.seconds` is killed and replaced, one that runs out of
-`FileLimits.memory_mb` fails that file alone, and the other files are indexed. The failure names
-the limit and the setting that raises it.
+A hostile or broken file (a decompression bomb, a PDF whose page tree claims 50,000 pages, a
+text of one 300,000-character line) must not stall ingest or take the machine's memory: what a
+file may hold is capped before it is read (`ReadLimits`: pages, columns, unpacked size, line
+length), the worker that runs past `FileLimits.seconds` is killed and replaced, one that runs out
+of `FileLimits.memory_mb` fails that file alone, and the other files are indexed. The failure
+names the limit and the setting that raises it.
 
 One worker serves the whole run (started once: spawning costs about a second); it counts word
 pieces with the same embedder tokenizer as the parent, so chunks are identical to reading
@@ -25,7 +26,7 @@ from assistant.documents import Chunk, SourceDocument
 from assistant.errors import AssistantError, DocumentError
 from ingest.chunking import ChunkSizing, chunk_document
 from ingest.language import detect_language
-from ingest.loaders import load_document
+from ingest.loaders import ReadLimits, load_document
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class FileLimits:
 
     seconds: float  # FILE_TIMEOUT_S
     memory_mb: int  # FILE_MEMORY_MB
+    reading: ReadLimits  # what it may hold: pages, columns, unpacked size, line length
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class FileWorker:
             parent, child = context.Pipe()
             self._process = context.Process(
                 target=_serve,
-                args=(child, self.embedding_model, self.sizing, self.limits.memory_mb),
+                args=(child, self.embedding_model, self.sizing, self.limits),
                 name="ingest-file-worker",
                 daemon=True,
             )
@@ -123,13 +125,13 @@ class FileWorker:
         return self._conn
 
 
-def _serve(conn: Connection, embedding_model: str, sizing: ChunkSizing, memory_mb: int) -> None:
+def _serve(conn: Connection, embedding_model: str, sizing: ChunkSizing, limits: FileLimits) -> None:
     """The worker: read and chunk the files it is sent until the pipe closes."""
     import time
 
     from assistant.embedder import make_embedder
 
-    _limit_memory(memory_mb)
+    _limit_memory(limits.memory_mb)
     embedder = make_embedder(embedding_model)
     embedder.count_tokens(["warm up"])  # loads the tokenizer
     conn.send(("ready",))
@@ -140,7 +142,7 @@ def _serve(conn: Connection, embedding_model: str, sizing: ChunkSizing, memory_m
             return
         try:
             started = time.perf_counter()
-            document = load_document(Path(path), source_id)
+            document = load_document(Path(path), source_id, limits.reading)
             if document.language is None:
                 document = replace(document, language=detect_language(document.text))
             loaded = time.perf_counter()

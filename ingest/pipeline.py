@@ -44,6 +44,7 @@ from assistant.store import text_sha
 from ingest.access import AccessFiles, relabel_source
 from ingest.chunking import ChunkSizing
 from ingest.isolation import FileLimits, FileWorker
+from ingest.loaders import ReadLimits
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,16 @@ class IngestOptions:
                 overlap_tokens=settings.chunk_overlap_tokens,
             ),
             max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
-            limits=FileLimits(seconds=settings.file_timeout_s, memory_mb=settings.file_memory_mb),
+            limits=FileLimits(
+                seconds=settings.file_timeout_s,
+                memory_mb=settings.file_memory_mb,
+                reading=ReadLimits(
+                    max_pages=settings.max_pages,
+                    max_columns=settings.max_columns,
+                    max_unpacked_mb=settings.max_unpacked_mb,
+                    max_line_chars=settings.max_line_chars,
+                ),
+            ),
             rebuild=rebuild,
             progress=progress,
             allow_mass_removal=allow_mass_removal,

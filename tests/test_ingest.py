@@ -240,30 +240,78 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(hash_settings: Settings,
 def test_hostile_files_are_stopped_at_their_limits_and_the_rest_is_indexed(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """Files built to stall readers (each ran for minutes in-process) fail alone, quickly, naming
-    the setting that raises the limit; the worker that ran past its time is replaced. (The real
-    embedder: its tokenizer is what the run of dots stalls.)"""
+    """Files built to stall readers fail alone, quickly, each naming the limit it hit and the
+    setting that raises it; the worker that ran past its time is replaced. (The real embedder:
+    its tokenizer is what long lines cost.)"""
     folder = tmp_path / "hostile"
     folder.mkdir()
     shutil.copy(SEED, folder)
-    (folder / "comments.md").write_text(("<!-- unclosed " + "x" * 20 + "\n") * 12000)  # 420 KB
-    (folder / "dots.txt").write_text("Intro sentence. " + "." * 300_000 + " end.")  # one long run
-    (folder / "note.md").write_text("# Note\n\nThe Tirana migration office opened in March 2023.\n")
+    (folder / "dots.txt").write_text("Intro sentence. " + "." * 300_000 + " end.")  # one 300 KB line
+    (folder / "wide.csv").write_text("," * 5000 + "\n" + "1," * 5000 + "\n")  # 5,001 columns
+    _blank_pdf(folder / "pages.pdf", pages=3)
     _docx_bomb(folder / "bomb.docx", inflated_mb=600)  # 600 KB that inflate to 600 MB
+    words = " ".join(f"w{i}" for i in range(30_000))  # 6 MB of long lines: over 2 s to chunk
+    (folder / "slow.txt").write_text("\n\n".join([words] * 30))
+    (folder / "note.md").write_text("# Note\n\nThe Tirana migration office opened in March 2023.\n")
 
+    options = IngestOptions.from_settings(settings).limits
+    reading = replace(options.reading, max_pages=2, max_unpacked_mb=100)
     started = time.monotonic()
-    summary = ingest(settings, folder, limits=FileLimits(seconds=4, memory_mb=512))
+    summary = ingest(settings, folder, limits=FileLimits(seconds=2, memory_mb=512, reading=reading))
     elapsed = time.monotonic() - started
 
     failed = {Path(f.path).name: f.error for f in summary.files_failed}
-    assert set(failed) == {"comments.md", "dots.txt", "bomb.docx"}, failed
-    for name in ("comments.md", "dots.txt"):
-        assert "longer than 4 s" in failed[name] and "IOM_ASSISTANT_FILE_TIMEOUT_S" in failed[name]
-    assert "512 MB" in failed["bomb.docx"] and "IOM_ASSISTANT_FILE_MEMORY_MB" in failed["bomb.docx"]
+    assert set(failed) == {"dots.txt", "wide.csv", "pages.pdf", "bomb.docx", "slow.txt"}, failed
+    expected = {
+        "dots.txt": ("300,021 characters in one line", "IOM_ASSISTANT_MAX_LINE_CHARS"),
+        "wide.csv": ("5,001 columns", "IOM_ASSISTANT_MAX_COLUMNS"),
+        "pages.pdf": ("3 pages, over the limit of 2", "IOM_ASSISTANT_MAX_PAGES"),
+        "bomb.docx": ("600 MB unpacked", "IOM_ASSISTANT_MAX_UNPACKED_MB"),
+        "slow.txt": ("longer than 2 s", "IOM_ASSISTANT_FILE_TIMEOUT_S"),
+    }
+    for name, (limit, setting) in expected.items():
+        assert limit in failed[name] and setting in failed[name], (name, failed[name])
     assert summary.files_indexed == 2
     texts = " ".join(text for text, _ in snapshot(settings).values())
     assert "Tirana migration office" in texts and "Budva" in texts
     assert elapsed < 60, elapsed
+
+
+def test_a_file_over_the_memory_limit_fails_alone(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+    _docx_bomb(folder / "bomb.docx", inflated_mb=600)
+    options = IngestOptions.from_settings(settings).limits
+    limits = replace(options, memory_mb=512, reading=replace(options.reading, max_unpacked_mb=10_000))
+    summary = ingest(settings, folder, limits=limits)
+    [failure] = summary.files_failed
+    assert "512 MB" in failure.error and "IOM_ASSISTANT_FILE_MEMORY_MB" in failure.error
+    assert summary.files_indexed == 1
+
+
+def test_files_that_were_slow_to_read_are_read_in_linear_time() -> None:
+    """Patterns that rescanned their input from every position: unclosed HTML comments in
+    Markdown, a run of dots in a sentence, a CSV header of empty names (each ran for minutes)."""
+    from assistant.text import split_sentences
+    from ingest.loaders._markdown import markdown_sections
+
+    started = time.monotonic()
+    sections, _ = markdown_sections(("<!-- unclosed " + "x" * 20 + "\n") * 12000)  # 420 KB
+    assert "unclosed" in sections[0].text
+    assert split_sentences("Intro " + "." * 300_000 + " End. Next one.")[-1] == "Next one."
+    assert markdown_sections("a <!-- gone --> b <!-- stays")[0][0].text == "a b <!-- stays"
+    assert time.monotonic() - started < 5
+
+
+def _blank_pdf(path: Path, pages: int) -> None:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    with path.open("wb") as handle:
+        writer.write(handle)
 
 
 def _docx_bomb(path: Path, inflated_mb: int) -> None:

@@ -15,14 +15,17 @@ from pathlib import Path
 from assistant.documents import Section, SourceDocument
 from assistant.errors import DocumentError
 from ingest.loaders._files import clip_title, read_text, title_from_filename
+from ingest.loaders._limits import ReadLimits
 
 _LABEL_COLUMNS = ("title", "name", "label", "subject", "headline")
 
 
-def load(path: Path, source_id: str) -> SourceDocument:
+def load(path: Path, source_id: str, limits: ReadLimits | None = None) -> SourceDocument:
     """Load a CSV file, one section per data row."""
     text = read_text(path)
     rows = _parse(text)
+    if limits is not None:
+        limits.check(max(len(row) for row in rows), limits.max_columns, "columns", "MAX_COLUMNS")
     header = _column_names(rows[0])
     records = [row for row in rows[1:] if any(cell.strip() for cell in row)]
     if not records:
@@ -72,11 +75,13 @@ def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
 
 def _column_names(header: list[str]) -> list[str]:
     names: list[str] = []
+    taken: set[str] = set()
     for i, raw in enumerate(header, start=1):
         name = _one_line(raw) or f"Column {i}"
-        while name in names:
+        while name in taken:
             name = f"{name} ({i})"
         names.append(name)
+        taken.add(name)
     return names
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from assistant.errors import DocumentError
 from ingest.cleaning import normalize_text
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_bytes, title_from_filename
+from ingest.loaders._limits import ReadLimits
 from ingest.loaders._tables import has_header_row, render_table
 
 log = logging.getLogger(__name__)
@@ -31,10 +33,14 @@ _HEADING_STYLES = ("heading", "title", "subtitle")
 _TERMINAL = (".", "!", "?", ";", ",")
 
 
-def load(path: Path, source_id: str) -> SourceDocument:
+def load(path: Path, source_id: str, limits: ReadLimits | None = None) -> SourceDocument:
     """Load a Word document."""
     data = read_bytes(path)
     try:
+        if limits is not None:  # a DOCX is a zip: its directory says what it unpacks to
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                unpacked = sum(item.file_size for item in archive.infolist()) // (1024 * 1024)
+            limits.check(unpacked, limits.max_unpacked_mb, "MB unpacked", "MAX_UNPACKED_MB")
         document = docx.Document(io.BytesIO(data))
         sections, title_headings, first_lines = _read_body(document)
         core = document.core_properties

@@ -18,6 +18,7 @@ from assistant.errors import DocumentError
 from ingest.cleaning import decode_text, normalize_text, squeeze_blank_lines
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_bytes, title_from_filename
+from ingest.loaders._limits import ReadLimits
 from ingest.loaders._markdown import markdown_sections
 from ingest.navigation import strip_navigation
 
@@ -27,7 +28,7 @@ _BLOCKS = ("p", "div", "li", "tr", "br", "h1", "h2", "h3", "h4", "h5", "h6", "se
 _NOT_CONTENT = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template")
 
 
-def load(path: Path, source_id: str) -> SourceDocument:
+def load(path: Path, source_id: str, limits: ReadLimits | None = None) -> SourceDocument:
     """Load an HTML page."""
     markup = decode_text(read_bytes(path))
     try:

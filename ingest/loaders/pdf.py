@@ -23,6 +23,7 @@ from assistant.errors import DocumentError
 from ingest.cleaning import normalize_text
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_bytes, title_from_filename
+from ingest.loaders._limits import ReadLimits
 from ingest.loaders._pdf_tables import MIN_RULES, PageBlock, count_rules, read_ruled_pages
 from ingest.loaders._tables import render_table
 from ingest.reflow import (
@@ -41,11 +42,13 @@ _COVER_CHARS = 300  # a first page with less text than this is a cover: its titl
 _GENERIC_TITLE = re.compile(r"^(?:microsoft (?:word|powerpoint) - |untitled|document\d*$)", re.IGNORECASE)
 
 
-def load(path: Path, source_id: str) -> SourceDocument:
+def load(path: Path, source_id: str, limits: ReadLimits | None = None) -> SourceDocument:
     """Load a PDF file: one section per page, plus one per table on pages with tables."""
     data = read_bytes(path)
     reader = _open(data)
     try:
+        if limits is not None:
+            limits.check(len(reader.pages), limits.max_pages, "pages", "MAX_PAGES")
         pages = _read_pages(data, reader)
         metadata = dict(reader.metadata or {})
     except DocumentError:

@@ -15,6 +15,7 @@ from assistant.errors import DocumentError
 from ingest.cleaning import squeeze_blank_lines
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_text, title_from_filename
+from ingest.loaders._limits import ReadLimits
 from ingest.loaders._markdown import markdown_sections, plain_inline
 from ingest.navigation import strip_navigation
 
@@ -22,7 +23,7 @@ _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n(?:---|\.\.\.)\n", re.DOTALL)
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
-def load(path: Path, source_id: str) -> SourceDocument:
+def load(path: Path, source_id: str, limits: ReadLimits | None = None) -> SourceDocument:
     """Load a Markdown or plain-text file."""
     text = read_text(path)
     meta, text = _split_front_matter(text)
