@@ -31,6 +31,7 @@ class RetrievedPassage:
     score: float
     text: str
     title: str = ""
+    url: str | None = None
 
 
 @dataclass

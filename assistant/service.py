@@ -173,6 +173,12 @@ class AssistantService:
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path
 
+    def search(self, query: str, filters: ChunkFilter | None = None) -> list[RetrievedPassage]:
+        """The passages `ask` would read for a standalone question, best first."""
+        query = check_question(query)
+        self._require_index()
+        return [_retrieved(p) for p in self._retrieve(query, filters, None)[1]]
+
     def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
         """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
         fitting the decision model)."""
@@ -280,6 +286,7 @@ def _retrieved(passage: Passage) -> RetrievedPassage:
         score=round(passage.score, 4),
         text=chunk.text,
         title=chunk.title,
+        url=chunk.url,
     )
 
 
