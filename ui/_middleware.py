@@ -1,5 +1,5 @@
 """Pure ASGI middleware of the web app: closed routes, request body limit, admission limit,
-security headers."""
+security headers; and the door in front of a mounted ASGI app."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ui.door import Door
+from ui.door import SIGN_IN, Door
 from ui.errors import error_body
 from ui.urls import route_path
 
@@ -175,6 +175,22 @@ class AdmissionLimitMiddleware:
             self.by_client[client] -= 1
             if not self.by_client[client]:
                 del self.by_client[client]
+
+
+class DoorGuard:
+    """401 JSON (`WWW-Authenticate: Bearer`) for requests the door does not admit, as `/api/*`
+    answers; the wrapped app sees only the others."""
+
+    def __init__(self, app: ASGIApp, door: Door) -> None:
+        self.app = app
+        self.door = door
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.door.admits(HTTPConnection(scope)):
+            challenge = [(b"www-authenticate", b"Bearer")]
+            await _send_error(scope, send, 401, "unauthorized", SIGN_IN, headers=challenge)
+            return
+        await self.app(scope, receive, send)
 
 
 async def _send_error(

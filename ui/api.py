@@ -22,7 +22,7 @@ from assistant.errors import IndexUnavailableError
 from assistant.feedback import FeedbackStore
 from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, StreamEvent
-from ui.door import Door
+from ui.door import SIGN_IN, Door
 from ui.errors import ApiError, guarded_stream
 from ui.receipts import Receipts
 from ui.schemas import (
@@ -61,7 +61,7 @@ def require_user(request: Request) -> None:
         raise ApiError(
             401,
             "unauthorized",
-            "send a valid API key as `Authorization: Bearer <key>`, or sign in to the chat first",
+            SIGN_IN,
             headers={"WWW-Authenticate": "Bearer"},
         )
 

@@ -27,6 +27,8 @@ from assistant.access import group_names
 from assistant.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# What a request the door turns away (401) is told.
+SIGN_IN = "send a valid API key as `Authorization: Bearer <key>`, or sign in to the chat first"
 SessionLookup = Callable[[HTTPConnection], str | None]  # the signed-in chat user, if any
 
 
