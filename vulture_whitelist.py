@@ -37,6 +37,7 @@ _unexpected
 unknown_path
 models  # ui/openai_api.py: the /v1 routes
 chat_completions
+search_documents  # ui/mcp_server.py: an MCP tool, called by name
 # parameters that a caller's signature imposes (pdfplumber's text visitor, tqdm's interface)
 font
 refresh

@@ -1,9 +1,10 @@
 """One FastAPI app: the chat at `/`, the HTTP API under `/api`, its OpenAI-compatible twin under
-`/v1`, the embedding page at `/embed`.
+`/v1`, the MCP server at `/mcp`, the embedding page at `/embed`.
 
     browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodyLimit
             ──> Admission(questions) ──> routes ├── /api/*   ui.api (the door: ui.door)
                                                 ├── /v1/*    ui.openai_api
+                                                ├── /mcp     ui.mcp_server (behind DoorGuard)
                                                 ├── /embed   ui.embed
                                                 └── /        Gradio (ui.chat)
 
@@ -25,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 
 from assistant.errors import ConfigurationError
 from assistant.feedback import FeedbackStore
@@ -37,6 +38,7 @@ from ui._middleware import (
     AdmissionLimitMiddleware,
     BodyLimitMiddleware,
     ClosedRoutesMiddleware,
+    DoorGuard,
     SecurityHeadersMiddleware,
 )
 from ui.api import API_PREFIX, FEEDBACK_PER_MINUTE, build_api_router
@@ -64,6 +66,7 @@ def create_app(
     import gradio as gr
 
     from ui.chat import build_chat
+    from ui.mcp_server import MCP_PATH, build_mcp_server, streamable_http
     from ui.theme import CSS, HEAD, chat_theme
 
     service = service or AssistantService(settings)
@@ -74,6 +77,8 @@ def create_app(
             "(a login done by the reverse proxy), not both"
         )
 
+    door = Door.from_settings(settings)
+    mcp_endpoint, mcp_lifespan = streamable_http(build_mcp_server(service, door))
     swagger_assets = _swagger_assets()
     app = FastAPI(
         title="IOM Assistant API",
@@ -82,8 +87,8 @@ def create_app(
         docs_url=None if swagger_assets else f"{API_PREFIX}/docs",
         redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=mcp_lifespan,
     )
-    door = Door.from_settings(settings)
     app.state.settings = settings
     app.state.service = service
     app.state.feedback = feedback
@@ -99,12 +104,13 @@ def create_app(
         answer_unknown_paths(app, prefix)
 
     app.include_router(build_embed_router(settings, door))
+    app.router.routes.append(Route(MCP_PATH, DoorGuard(mcp_endpoint, door), include_in_schema=False))
 
     # Outermost last: security headers wrap CORS, which wraps the body and admission limits.
     app.add_middleware(
         AdmissionLimitMiddleware,
         limit=settings.max_pending_questions,
-        paths=(f"{API_PREFIX}/ask", f"{API_PREFIX}/ask/stream", f"{V1_PREFIX}/chat/completions"),
+        paths=(f"{API_PREFIX}/ask", f"{API_PREFIX}/ask/stream", f"{V1_PREFIX}/chat/completions", MCP_PATH),
         door=door,
         per_client=settings.max_questions_per_client,
     )
