@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.set_defaults(command=_serve)
 
+    mcp = commands.add_parser("mcp", help="serve the MCP tools (search_documents, ask) over stdio")
+    mcp.add_argument("--index-dir", type=Path, help="index folder (default: IOM_ASSISTANT_INDEX_DIR)")
+    mcp.set_defaults(command=_mcp)
+
     evaluate = commands.add_parser("eval", help="measure answer quality on a dataset")
     evaluate.add_argument("--dataset", type=Path, help="JSONL questions (see DESIGN.md)")
     evaluate.add_argument("--out", type=Path, default=Path("eval-out"), help="folder for the reports")
@@ -185,6 +189,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from ui.app import serve
 
     serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import AssistantService
+    from ui.mcp_server import build_mcp_server
+
+    # The local user reads every document, as with `ask`; stdout carries the protocol only.
+    build_mcp_server(AssistantService(settings)).run("stdio")
     return 0
 
 
