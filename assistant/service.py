@@ -173,6 +173,16 @@ class AssistantService:
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path
 
+    def search(
+        self, question: str, filters: ChunkFilter | None = None, provider: str | None = None
+    ) -> list[Passage]:
+        """The passages `ask` would read for a standalone question: glossed (and rendered in
+        English by the provider's model, if it has one), hybrid-retrieved, ranked."""
+        question = check_question(question)
+        answerer = self._answerer(provider or self.settings.llm_provider)
+        self._require_index()
+        return self._retrieve(question, filters, answerer)[1]
+
     def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
         """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
         fitting the decision model)."""
