@@ -38,9 +38,12 @@ unknown_path
 models  # ui/openai_api.py: the /v1 routes
 chat_completions
 search_documents  # ui/mcp_server.py: an MCP tool, called by name
-# parameters that a caller's signature imposes (pdfplumber's text visitor, tqdm's interface)
+# parameters that a caller's signature imposes (pdfplumber's text visitor, tqdm's interface,
+# LangChain's BaseRetriever)
 font
 refresh
+_get_relevant_documents  # assistant/langchain.py
+run_manager
 # used by tests and benchmarks only
 _.iter_chunks  # bench/ingest.py, tests/test_ingest.py
 evaluation_corpus  # tests/conftest.py, bench/naive_baseline.py

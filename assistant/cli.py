@@ -159,10 +159,16 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     judge = None
     if args.judge_url:
-        from assistant.answering.llm import OpenAIChat
+        from assistant.answering.llm import ChatModelSpec, LangChainChat
         from evaluation.judge import Judge
 
-        chat = OpenAIChat(args.judge_url, args.judge_model, settings.llm_api_key, settings.llm_timeout_s)
+        spec = ChatModelSpec(
+            args.judge_model,
+            base_url=args.judge_url,
+            api_key=settings.llm_api_key,
+            timeout_s=settings.llm_timeout_s,
+        )
+        chat = LangChainChat(spec)
         judge = Judge(chat)
     outcome = run_evaluation(
         settings,

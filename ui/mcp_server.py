@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from assistant.access import Reader
 from assistant.errors import AssistantError
 from assistant.filters import ChunkFilter
-from assistant.service import AssistantService
+from assistant.service import AssistantService, retrieved_passage
 from ui.door import Door
 from ui.schemas import Filters
 
@@ -64,7 +64,7 @@ def build_mcp_server(service: AssistantService, door: Door | None = None) -> MCP
             passages = service.search(query, replace(chunk_filter, reader=reader(ctx)))
         except AssistantError as exc:
             raise ToolError(str(exc)) from exc
-        return [asdict(passage) for passage in passages]
+        return [asdict(retrieved_passage(passage)) for passage in passages]
 
     @server.tool(annotations=_READ_ONLY)
     def ask(ctx: Context[Any, Any], question: str) -> dict[str, Any]:

@@ -197,14 +197,7 @@ class LLMAnswerer:
 
 def make_answerer(provider: str, settings: Settings, guard: GroundingGuard) -> Answerer:
     """The answerer of a provider name (ConfigurationError when its settings are missing)."""
-    chat = make_chat_model(
-        provider,
-        base_url=settings.llm_base_url,
-        model=settings.llm_model,
-        api_key=settings.llm_api_key,
-        model_path=settings.llm_model_path,
-        timeout_s=settings.llm_timeout_s,
-    )
+    chat = make_chat_model(provider, settings)
     if chat is None:
         return ExtractiveAnswerer(guard)
     return LLMAnswerer(chat, guard, settings.llm_timeout_s)
