@@ -52,21 +52,29 @@ def _corpus(base: Path, groups: str = "hr") -> Path:
     return corpus
 
 
+def restricted_index(base: Path, **overrides: Any) -> Settings:
+    """The seed article and the HR note (group `hr`) ingested under `base`, with keys with and
+    without the group (call inside `clean_environment`)."""
+    settings = load_settings(
+        index_dir=base / "index",
+        corpus_dir=_corpus(base),
+        feedback_db=base / "feedback.sqlite3",
+        api_keys=(f"{HR_KEY}:hr", PLAIN_KEY),
+        **overrides,
+    )
+    summary = _ingest(settings, settings.corpus_dir)
+    assert summary.files_indexed == 2 and not summary.files_failed, summary
+    return settings
+
+
 @pytest.fixture(scope="module")
 def access_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    base = tmp_path_factory.mktemp("access")
     with clean_environment():
-        settings = load_settings(
-            index_dir=base / "index",
-            corpus_dir=_corpus(base),
-            feedback_db=base / "feedback.sqlite3",
-            api_keys=(f"{HR_KEY}:hr", PLAIN_KEY),
+        yield restricted_index(
+            tmp_path_factory.mktemp("access"),
             trusted_user_header="X-Forwarded-User",
             trusted_groups_header="X-Forwarded-Groups",
         )
-        summary = _ingest(settings, settings.corpus_dir)
-        assert summary.files_indexed == 2 and not summary.files_failed, summary
-        yield settings
 
 
 @pytest.fixture(scope="module")

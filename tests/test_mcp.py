@@ -25,7 +25,7 @@ from mcp.types import CallToolResult
 
 from assistant.settings import ENV_PREFIX, Settings, load_settings
 from tests.conftest import REPO, SEED, ServerThread, clean_environment, free_port
-from tests.test_access import FACT, HR_KEY, PLAIN_KEY, QUESTION, RESTRICTED, _corpus, _ingest
+from tests.test_access import FACT, HR_KEY, PLAIN_KEY, QUESTION, RESTRICTED, restricted_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
@@ -36,17 +36,8 @@ TIMEOUT = 120  # seconds: a busy CI machine answers slowly
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The seed article and the HR note (group `hr`), and keys with and without the group."""
-    base = tmp_path_factory.mktemp("mcp")
     with clean_environment():
-        settings = load_settings(
-            index_dir=base / "index",
-            corpus_dir=_corpus(base),
-            feedback_db=base / "feedback.sqlite3",
-            api_keys=(f"{HR_KEY}:hr", PLAIN_KEY),
-        )
-        summary = _ingest(settings, settings.corpus_dir)
-        assert summary.files_indexed == 2 and not summary.files_failed, summary
-        yield settings
+        yield restricted_index(tmp_path_factory.mktemp("mcp"))
 
 
 @pytest.fixture(scope="module")
