@@ -106,7 +106,9 @@ def test_the_switch_changes_the_language_of_the_page_and_the_conversation_and_is
         page.context.close()
 
 
-def test_arabic_is_laid_out_right_to_left_and_falls_back_to_english(server: ServerThread, browser: Browser) -> None:
+def test_arabic_is_laid_out_right_to_left_and_falls_back_to_english(
+    server: ServerThread, browser: Browser
+) -> None:
     page = _page(browser, "ar-EG")
     try:
         _open_in(page, server.url, AR)
