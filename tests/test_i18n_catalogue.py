@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 
 import pytest
@@ -10,13 +11,18 @@ import pytest
 from assistant.answer import REFUSAL_TEXT
 from assistant.answering.decision import refusal_reason
 from assistant.notices import SERVICE_TEXTS, service_text
-from ui.i18n import DEFAULT_LANGUAGE, Messages, catalogue, languages, negotiate, placeholders
+from ui.i18n import DEFAULT_LANGUAGE, Messages, catalogue, languages, negotiate
 from ui.render import Turn, chat_messages, sources_panel
 from ui.status import answer_status
 
 pytestmark = pytest.mark.unit
 
 COMPLETE = ("en", "fr", "es")  # IOM's official languages: every message translated
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}` fields of a message."""
+    return set(re.findall(r"\{(\w+)\}", text))
 
 
 def test_english_french_spanish_and_arabic_are_shipped_english_first() -> None:

@@ -67,11 +67,6 @@ def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def placeholders(text: str) -> set[str]:
-    """The `{name}` fields of a message."""
-    return set(_FIELD.findall(text))
-
-
 @dataclass(frozen=True)
 class Messages:
     """The messages of one language: `messages("status.answered_many", count=3)`."""
