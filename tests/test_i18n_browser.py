@@ -8,6 +8,7 @@ One server and one browser for the module; each test opens its own context with 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from _axe import describe, violations
@@ -39,8 +40,16 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-def _page(browser: Browser, locale: str) -> Page:
-    return browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}).new_page()
+@contextmanager
+def _chat(browser: Browser, url: str, locale: str, say: Messages) -> Iterator[Page]:
+    """The chat in a browser whose language is `locale`, once it speaks `say`'s language."""
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        _open_in(page, url, say)
+        yield page
+    finally:
+        context.close()
 
 
 def _open_in(page: Page, url: str, say: Messages) -> None:
@@ -55,9 +64,7 @@ def _open_in(page: Page, url: str, say: Messages) -> None:
 def test_french_browser_gets_the_french_chat_and_refusal_and_it_passes_axe(
     server: ServerThread, browser: Browser
 ) -> None:
-    page = _page(browser, "fr-FR")
-    try:
-        _open_in(page, server.url, FR)
+    with _chat(browser, server.url, "fr-FR", FR) as page:
         expect(page.locator("#iom-send")).to_have_text(FR("question.send"))
         expect(page.locator("#iom-new")).to_have_text(FR("conversation.new"))
         expect(page.locator("#iom-header h1")).to_have_text(FR("app.title"))
@@ -71,29 +78,23 @@ def test_french_browser_gets_the_french_chat_and_refusal_and_it_passes_axe(
         shot(page, "i18n-fr-refused.png")
         broken = violations(page)
         assert not broken, describe(broken)
-    finally:
-        page.context.close()
 
 
 def test_spanish_browser_gets_the_spanish_chat(server: ServerThread, browser: Browser) -> None:
-    page = _page(browser, "es-ES")
-    try:
-        _open_in(page, server.url, ES)
+    with _chat(browser, server.url, "es-ES", ES) as page:
         expect(page.locator("#iom-send")).to_have_text(ES("question.send"))
         expect(page.locator("#iom-chat")).to_contain_text(ES("chat.example.1"))
-    finally:
-        page.context.close()
 
 
 def test_the_switch_changes_the_language_of_the_page_and_the_conversation_and_is_kept(
     server: ServerThread, browser: Browser
 ) -> None:
-    page = _page(browser, "fr-FR")
-    try:
-        _open_in(page, server.url, FR)
+    with _chat(browser, server.url, "fr-FR", FR) as page:
         ask(page, OUT_OF_CORPUS_QUESTION)
         wait_answer(page, 1, FR("refusal"))
-        page.get_by_label(EN("language.name"), exact=True).check()  # the radio, by its name
+        english = page.get_by_label(EN("language.name"), exact=True)  # the radio, by its name
+        english.focus()
+        page.keyboard.press("Space")  # chosen with the keyboard
         expect(page.locator("#iom-question textarea")).to_have_attribute(
             "placeholder", EN("question.placeholder"), timeout=LOAD_TIMEOUT_MS
         )
@@ -102,19 +103,13 @@ def test_the_switch_changes_the_language_of_the_page_and_the_conversation_and_is
         expect(page.locator("html")).to_have_attribute("lang", "en")
         page.reload()
         _open_in(page, server.url, EN)  # the choice outlives the page: the browser keeps it
-    finally:
-        page.context.close()
 
 
 def test_arabic_is_laid_out_right_to_left_and_falls_back_to_english(
     server: ServerThread, browser: Browser
 ) -> None:
-    page = _page(browser, "ar-EG")
-    try:
-        _open_in(page, server.url, AR)
+    with _chat(browser, server.url, "ar-EG", AR) as page:
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         expect(page.locator("#iom-send")).to_have_text(AR("question.send"))
         expect(page.locator("#iom-chat")).to_contain_text(EN("chat.example.1"))  # not translated yet
         shot(page, "i18n-ar-rtl.png")
-    finally:
-        page.context.close()
