@@ -29,6 +29,7 @@ from assistant.filters import ChunkFilter
 from assistant.grounding import GroundingGuard, GroundingReport
 from assistant.index import Index
 from assistant.manifest import COMPLETE
+from assistant.notices import service_text
 from assistant.question import check_question
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
 from assistant.settings import Settings
@@ -118,17 +119,15 @@ class AssistantService:
 
         if refused:
             text = f"{REFUSAL_TEXT} {selection.reason or ''}".strip()
-            notices.append("The closest passages found are listed under the sources.")
+            notices.append(service_text("notice.closest_listed"))
             yield StreamEvent("token", text)
         else:
             draft = yield from _tokens(answerer.draft(standalone, passages, selection, notices))
             report = draft.report
             if report.removed:
-                notices.append(
-                    f"{len(report.removed)} sentence(s) removed: the cited documents do not support them."
-                )
+                notices.append(service_text("notice.sentences_removed", count=len(report.removed)))
             if report.invalid_citations:
-                notices.append(f"{report.invalid_citations} citation(s) to no source were dropped.")
+                notices.append(service_text("notice.citations_dropped", count=report.invalid_citations))
             text, citations = _compose(report, draft.passages)
             refused = not citations
             text = text if not refused else REFUSAL_TEXT

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.citations import SENTENCE_DONE, cited_numbers, strip_markers
 from assistant.grounding import parse_claims
+from ui.i18n import Messages
 from ui.render import anchor, answer_markdown
 
 pytestmark = pytest.mark.unit
@@ -23,7 +24,7 @@ def test_markers_single_grouped_and_after_the_full_stop() -> None:
 def test_the_chat_links_every_known_marker_and_leaves_others_as_text() -> None:
     citations = [{"n": n, "source_id": "brief.pdf", "title": "Brief", "page": 1} for n in (1, 2)]
     answer = {"answer": "Budva [1][2] and [7].", "refused": False, "citations": citations}
-    markdown = answer_markdown(answer, turn=3)
+    markdown = answer_markdown(answer, 3, Messages())
     assert f"(#{anchor(3, 1)} " in markdown and f"(#{anchor(3, 2)} " in markdown
     assert f"#{anchor(3, 7)}" not in markdown and "7" in markdown
 
@@ -37,9 +38,11 @@ def test_citations_are_named_as_they_would_be_out_of_context() -> None:
     citation = {"n": 2, "source_id": "brief.pdf", "title": title, "page": 1, "quote": "q"}
     answer = {"answer": "It rose. [2]", "refused": False, "citations": [citation], "retrieved": []}
 
-    assert citation_label(citation) == 'Source 2: Meta-evaluation "brief" <b>, page 1'
-    assert '(#iom-src-0-2 "Source 2: Meta-evaluation \\"brief\\" <b>, page 1")' in answer_markdown(answer, 0)
-    panel = sources_panel([Turn("Q?", answer)], "/")
+    assert citation_label(citation, Messages()) == 'Source 2: Meta-evaluation "brief" <b>, page 1'
+    assert '(#iom-src-0-2 "Source 2: Meta-evaluation \\"brief\\" <b>, page 1")' in answer_markdown(
+        answer, 0, Messages()
+    )
+    panel = sources_panel([Turn("Q?", answer)], "/", Messages())
     named = 'aria-label="Source 2: Meta-evaluation &quot;brief&quot; &lt;b&gt;, page 1: open the original'
     assert named in panel
     assert '<div class="iom-passage" tabindex="0" role="region" aria-label="Passage of Source 2: ' in panel
@@ -68,4 +71,7 @@ def test_a_long_chat_keeps_the_passages_of_its_latest_answers_only() -> None:
     assert all(t.answer is not None and t.answer["citations"] for t in kept)
     with_passages = [t for t in kept if t.answer is not None and t.answer["retrieved"]]
     assert len(with_passages) == TURNS_WITH_PASSAGES - 1  # and the question being asked makes five
-    assert len(sources_panel(kept, "/")) < len(sources_panel(turns[-TURNS_WITH_PASSAGES:], "/")) * 2
+    assert (
+        len(sources_panel(kept, "/", Messages()))
+        < len(sources_panel(turns[-TURNS_WITH_PASSAGES:], "/", Messages())) * 2
+    )

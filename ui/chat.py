@@ -2,12 +2,16 @@
 
 The conversation lives in a `gr.State` list of `Turn`s; the Chatbot and the sources
 panel are both drawn from it, so message `2t + 1` is always the answer of turn `t`.
+Every string shown comes from the catalogue of the language picked by the switch (`ui.i18n`):
+on load, from the choice kept in the browser's storage, else from its Accept-Language.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 
 import gradio as gr
@@ -20,25 +24,18 @@ from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui.door import Door
 from ui.errors import public_detail
-from ui.render import SEARCHING, Turn, chat_messages, sources_panel
+from ui.i18n import DEFAULT_LANGUAGE, Messages, languages, negotiate
+from ui.render import Turn, chat_messages, sources_panel
 from ui.schemas import MAX_HISTORY_MESSAGES
-from ui.status import COMMENTED, RATED, answer_status, status_line
+from ui.status import answer_status, status_line
 from ui.urls import app_address
 
 log = logging.getLogger(__name__)
 
 TURNS_WITH_PASSAGES = 5  # answers whose retrieved passages the chat keeps (the latest ones)
 
-TITLE = "IOM Assistant"
-EXAMPLE_QUESTIONS = (
-    "When did IOM organize the meeting of the Heads of Border Police in Budva?",
-    "Which countries took part in the meeting of the Heads of Border Police of the Western Balkans?",
-    "What does IOM do to support border management in the Western Balkans?",
-)
-PLACEHOLDER = (
-    "**Ask about the IOM documents.** Every answer quotes its sources; "
-    "click a number like [1] to see the passage it comes from."
-)
+EXAMPLES = ("chat.example.1", "chat.example.2", "chat.example.3")
+LANGUAGE_KEY = "iom-language"  # where the browser keeps the language chosen with the switch
 
 # Where the keyboard focus goes after an event (the page would otherwise drop it on <body>).
 FOCUS_QUESTION = "() => { setTimeout(() => document.querySelector('#iom-question textarea')?.focus(), 50); }"
@@ -68,9 +65,38 @@ class ChatCallbacks:
         connection = request.request
         return ChunkFilter(reader=self.door.reader(connection) if connection is not None else frozenset())
 
-    def respond(self, question: str, turns: list[Turn], request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    def localise(self, language: str, turns: list[Turn], request: gr.Request) -> tuple[Any, ...]:
+        """Every label of the page, and the conversation, in `language` (as the switch sets it)."""
+        say = Messages(negotiate(None, language))
+        return (
+            say.code,
+            gr.update(value=say.code, label=say("language.label")),
+            header(say),
+            gr.update(
+                value=chat_messages(turns, say),
+                label=say("chat.label"),
+                placeholder=say("chat.placeholder"),
+                examples=[{"text": say(key)} for key in EXAMPLES],
+            ),
+            gr.update(placeholder=say("question.placeholder")),
+            gr.update(value=say("question.send")),
+            gr.update(placeholder=say("comment.placeholder")),
+            gr.update(value=say("comment.send")),
+            gr.update(value=say("conversation.new")),
+            sources_panel(turns, self.base_url(request), say),
+        )
+
+    def localise_on_load(self, stored: str | None, turns: list[Turn], request: gr.Request) -> tuple[Any, ...]:
+        """The page as it opens: in the language chosen before, else the browser's."""
+        accept = request.headers.get("accept-language") if request is not None else None
+        return self.localise(negotiate(accept, stored), turns, request)
+
+    def respond(
+        self, question: str, turns: list[Turn], language: str, request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
         """Stream the answer into the chat, then show the verified answer and its sources; the
         status line says the answer once, complete."""
+        say = Messages(negotiate(None, language))
         try:
             question = check_question(question)
         except InvalidQuestionError as exc:
@@ -81,13 +107,19 @@ class ChatCallbacks:
             m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
         ][-MAX_HISTORY_MESSAGES:]  # as much of the conversation as the API takes
         turns = [*_forget_passages(turns), Turn(question)]
-        yield chat_messages(turns), sources_panel(turns, base), turns, "", status_line(SEARCHING)
+        yield (
+            chat_messages(turns, say),
+            sources_panel(turns, base, say),
+            turns,
+            "",
+            status_line(say("status.searching")),
+        )
         streamed = ""
         try:
             for event in self.service.ask_stream(question, history, filters=self.search_filter(request)):
                 if event.kind == "token":
                     streamed += event.text
-                    yield chat_messages(turns, streaming=streamed), gr.skip(), turns, gr.skip(), gr.skip()
+                    yield chat_messages(turns, say, streamed), gr.skip(), turns, gr.skip(), gr.skip()
                 elif event.answer is not None:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
@@ -95,10 +127,16 @@ class ChatCallbacks:
             turns[-1].error = public_detail(exc)
         except Exception:
             log.exception("chat answer failed")
-            turns[-1].error = "Something went wrong while answering; please try again."
-        yield chat_messages(turns), sources_panel(turns, base), turns, gr.skip(), answer_status(turns[-1])
+            turns[-1].error = say("error.unexpected")
+        yield (
+            chat_messages(turns, say),
+            sources_panel(turns, base, say),
+            turns,
+            gr.skip(),
+            answer_status(turns[-1], say),
+        )
 
-    def rate(self, turns: list[Turn], data: gr.LikeData) -> tuple[Any, ...]:
+    def rate(self, turns: list[Turn], language: str, data: gr.LikeData) -> tuple[Any, ...]:
         """Store a thumbs up / down on an answer and offer the comment box."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn = turns[index // 2] if isinstance(index, int) and 0 <= index // 2 < len(turns) else None
@@ -112,18 +150,36 @@ class ChatCallbacks:
             citations=answer.get("citations", []),
             provider=answer.get("provider"),
         )
-        return feedback_id, gr.update(visible=True), status_line(RATED)
+        return feedback_id, gr.update(visible=True), status_line(Messages(language)("status.rated"))
 
-    def comment(self, feedback_id: int | None, comment: str) -> tuple[Any, ...]:
+    def comment(self, feedback_id: int | None, comment: str, language: str) -> tuple[Any, ...]:
         """Attach the optional comment to the rating just given."""
         if feedback_id is None or not comment.strip():
             return None, "", gr.update(visible=False), gr.skip()
         self.feedback.set_comment(feedback_id, comment)
-        return None, "", gr.update(visible=False), status_line(COMMENTED)
+        return None, "", gr.update(visible=False), status_line(Messages(language)("status.commented"))
 
-    def new_conversation(self, request: gr.Request) -> tuple[Any, ...]:
+    def new_conversation(self, language: str, request: gr.Request) -> tuple[Any, ...]:
         """Forget the conversation."""
-        return [], sources_panel([], self.base_url(request)), [], "", None, gr.update(visible=False), ""
+        panel = sources_panel([], self.base_url(request), Messages(negotiate(None, language)))
+        return [], panel, [], "", None, gr.update(visible=False), ""
+
+
+def header(say: Messages) -> str:
+    """The page's title and what it is for."""
+    return f"<h1>{escape(say('app.title'))}</h1><p>{escape(say('app.subtitle'))}</p>"
+
+
+def page_language_js() -> str:
+    """Script that gives the page the chosen language's `lang`, and `dir="rtl"` when it is
+    written right to left."""
+    rtl = json.dumps([code for code in languages() if Messages(code).direction == "rtl"])
+    return (
+        "(code) => { const root = document.documentElement; root.lang = code; "
+        f"root.dir = {rtl}.includes(code) ? 'rtl' : 'ltr'; "
+        "const app = document.querySelector('.gradio-container'); "
+        "if (app) { app.lang = code; app.dir = root.dir; } }"
+    )
 
 
 def _forget_passages(turns: list[Turn]) -> list[Turn]:
@@ -144,27 +200,34 @@ def _forget_passages(turns: list[Turn]) -> list[Turn]:
 def build_chat(
     service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
 ) -> gr.Blocks:
-    """The chat page (mount with `ui.theme`'s theme, `CSS` and `HEAD`)."""
+    """The chat page (mount with `ui.theme`'s theme, `CSS` and `HEAD`), in English until the
+    page has loaded and `localise` has said it in the reader's language."""
     calls = ChatCallbacks(service, feedback, settings, door)
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as blocks:
+    say = Messages(DEFAULT_LANGUAGE)
+    with gr.Blocks(title=say("app.title"), analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])
         rated = gr.State(None)
-        gr.HTML(
-            f"<h1>{TITLE}</h1><p>Answers from IOM documents, with citations. "
-            "Check the quoted passages before relying on an answer.</p>",
-            elem_id="iom-header",
-            js_on_load=None,
-        )
+        stored = gr.BrowserState(None, storage_key=LANGUAGE_KEY)
+        with gr.Row(equal_height=False, elem_id="iom-top"):
+            title = gr.HTML(header(say), elem_id="iom-header", js_on_load=None)
+            language = gr.Radio(
+                [(Messages(code)("language.name"), code) for code in languages()],
+                value=DEFAULT_LANGUAGE,
+                label=say("language.label"),
+                elem_id="iom-language",
+                scale=0,
+                min_width=220,
+            )
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chatbot = gr.Chatbot(
                     elem_id="iom-chat",
-                    label="Conversation",
+                    label=say("chat.label"),
                     show_label=False,
                     height="62vh",
                     min_height=360,
-                    placeholder=PLACEHOLDER,
-                    examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                    placeholder=say("chat.placeholder"),
+                    examples=[{"text": say(key)} for key in EXAMPLES],
                     buttons=["copy", "copy_all"],
                     sanitize_html=True,
                     render_markdown=True,
@@ -175,7 +238,7 @@ def build_chat(
                 )
                 with gr.Row():
                     question = gr.Textbox(
-                        placeholder="Ask about the IOM documents…",
+                        placeholder=say("question.placeholder"),
                         show_label=False,
                         lines=1,
                         max_lines=5,
@@ -184,45 +247,54 @@ def build_chat(
                         elem_id="iom-question",
                         autofocus=True,
                     )
-                    send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="iom-send")
+                    send = gr.Button(
+                        say("question.send"), variant="primary", scale=1, min_width=80, elem_id="iom-send"
+                    )
                 with gr.Row(visible=False, elem_id="iom-feedback-row") as comment_row:
                     comment = gr.Textbox(
-                        placeholder="Optional: tell us what was wrong or missing",
+                        placeholder=say("comment.placeholder"),
                         show_label=False,
                         max_length=2000,
                         scale=6,
                         elem_id="iom-comment",
                     )
-                    send_comment = gr.Button("Send comment", size="sm", scale=1, elem_id="iom-send-comment")
+                    send_comment = gr.Button(
+                        say("comment.send"), size="sm", scale=1, elem_id="iom-send-comment"
+                    )
                 status = gr.HTML("", elem_id="iom-status", js_on_load=None)
-                new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="iom-new")
+                new = gr.Button(say("conversation.new"), size="sm", variant="secondary", elem_id="iom-new")
             with gr.Column(scale=2, min_width=300):
-                sources = gr.HTML(sources_panel([], "./"), elem_id="iom-sources-panel", js_on_load=None)
+                sources = gr.HTML(sources_panel([], "./", say), elem_id="iom-sources-panel", js_on_load=None)
 
-        answer_outputs = [chatbot, sources, turns, question, status]
-        ask_options: dict[str, Any] = {
-            "show_progress": "minimal",
-            "show_progress_on": chatbot,
-            "api_visibility": "private",
-        }
-        question.submit(calls.respond, [question, turns], answer_outputs, **ask_options)
-        send.click(calls.respond, [question, turns], answer_outputs, **ask_options)
-        chatbot.example_select(_example_text, None, question, api_visibility="private").then(
-            calls.respond, [question, turns], answer_outputs, **ask_options
+        labelled = [stored, language, title, chatbot, question, send, comment, send_comment, new, sources]
+        private: dict[str, Any] = {"api_visibility": "private"}
+        blocks.load(calls.localise_on_load, [stored, turns], labelled, **private).then(
+            None, [language], None, js=page_language_js()
         )
-        chatbot.like(calls.rate, [turns], [rated, comment_row, status], api_visibility="private").then(
+        language.input(calls.localise, [language, turns], labelled, **private).then(
+            None, [language], None, js=page_language_js()
+        )
+        answer_outputs = [chatbot, sources, turns, question, status]
+        ask_options: dict[str, Any] = {"show_progress": "minimal", "show_progress_on": chatbot, **private}
+        asked = [question, turns, language]
+        question.submit(calls.respond, asked, answer_outputs, **ask_options)
+        send.click(calls.respond, asked, answer_outputs, **ask_options)
+        chatbot.example_select(_example_text, None, question, **private).then(
+            calls.respond, asked, answer_outputs, **ask_options
+        )
+        chatbot.like(calls.rate, [turns, language], [rated, comment_row, status], **private).then(
             None, js=FOCUS_COMMENT
         )
         comment_outputs = [rated, comment, comment_row, status]
         for sent in (send_comment.click, comment.submit):
-            sent(calls.comment, [rated, comment], comment_outputs, api_visibility="private").then(
+            sent(calls.comment, [rated, comment, language], comment_outputs, **private).then(
                 None, js=FOCUS_QUESTION
             )
         new.click(
             calls.new_conversation,
-            None,
+            [language],
             [chatbot, sources, turns, question, rated, comment_row, status],
-            api_visibility="private",
+            **private,
         ).then(None, js=FOCUS_QUESTION)
     # Past max_size Gradio tells the user the queue is full instead of making them wait minutes.
     blocks.queue(default_concurrency_limit=8, max_size=settings.max_pending_questions)

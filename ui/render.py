@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from assistant.answer import REFUSAL_TEXT
 from assistant.citations import MARKER, marker_numbers
+from ui.i18n import Messages
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
@@ -24,14 +24,6 @@ _MD_TITLE = re.compile(r'([\\"])')
 QUOTE_JOIN = " … "
 CLOSEST_SOURCES = 3
 SNIPPET_CHARS = 320
-
-# What a screen reader says for the links and passages (it includes the visible text).
-SOURCE = "Source"
-CLOSEST_SOURCE = "Closest source"
-OPEN_ORIGINAL = "{label}: open the original document (new tab)"
-PASSAGE_OF = "Passage of {label}"
-BACK_TO_ANSWER = "Back to the answer"
-SEARCHING = "Searching the IOM documents…"
 
 AnswerDict = Mapping[str, Any]
 
@@ -79,11 +71,12 @@ def source_href(base_url: str, source_id: str, page: int | None) -> str:
 # -- the chat messages --------------------------------------------------------------------
 
 
-def answer_markdown(answer: AnswerDict, turn: int) -> str:
-    """The assistant's message: the answer with `[n]` as links to the sources panel."""
+def answer_markdown(answer: AnswerDict, turn: int, messages: Messages) -> str:
+    """The assistant's message: the answer with `[n]` as links to the sources panel (the
+    refusal in the chat's language, the answer's sentences in the documents')."""
     if answer.get("refused"):
-        text = md_text(str(answer.get("answer") or REFUSAL_TEXT))
-        hint = " Closest sources are listed beside the chat." if answer.get("retrieved") else ""
+        text = md_text(messages.service(str(answer.get("answer") or messages("refusal"))))
+        hint = " " + messages("refusal.closest_hint") if answer.get("retrieved") else ""
         return f"*{text}*{md_text(hint)}"
     known = {int(c["n"]): c for c in answer.get("citations", [])}
     parts: list[str] = []
@@ -94,7 +87,7 @@ def answer_markdown(answer: AnswerDict, turn: int) -> str:
         numbers = marker_numbers(match)
         if all(n in known for n in numbers):
             space = match.group(0)[: match.group(0).index("[")]
-            parts.append(space + "".join(_marker_link(turn, known[n]) for n in numbers))
+            parts.append(space + "".join(_marker_link(turn, known[n], messages) for n in numbers))
         else:
             parts.append(md_text(match.group(0)))
         position = match.end()
@@ -102,17 +95,18 @@ def answer_markdown(answer: AnswerDict, turn: int) -> str:
     return "".join(parts)
 
 
-def _marker_link(turn: int, citation: AnswerDict) -> str:
+def _marker_link(turn: int, citation: AnswerDict, messages: Messages) -> str:
     """`[n]` as a link to its source, titled with what it is out of context (the page script
     makes the title its accessible name: the chat's sanitiser drops `aria-label`)."""
     n = int(citation["n"])
-    title = _MD_TITLE.sub(r"\\\1", _WS.sub(" ", citation_label(citation)))
+    title = _MD_TITLE.sub(r"\\\1", _WS.sub(" ", citation_label(citation, messages)))
     return f'[\\[{n}\\]](#{anchor(turn, n)} "{title}")'
 
 
-def citation_label(citation: AnswerDict) -> str:
+def citation_label(citation: AnswerDict, messages: Messages) -> str:
     """What a citation is, said in words: "Source 2: Meta-evaluation brief, page 1"."""
-    return f"{SOURCE} {int(citation['n'])}: {_title(citation)}{_page(citation.get('page'))}"
+    title = _title(citation) + _page(citation.get("page"), messages)
+    return messages("source.label", n=int(citation["n"]), title=title)
 
 
 def streaming_markdown(text: str) -> str:
@@ -120,49 +114,59 @@ def streaming_markdown(text: str) -> str:
     return md_text(text) + " ▍"
 
 
-def chat_messages(turns: Sequence[Turn], streaming: str | None = None) -> list[dict[str, str]]:
+def chat_messages(
+    turns: Sequence[Turn], messages: Messages, streaming: str | None = None
+) -> list[dict[str, str]]:
     """The Chatbot's value: one user and one assistant message per turn."""
-    messages: list[dict[str, str]] = []
+    shown: list[dict[str, str]] = []
     for index, turn in enumerate(turns):
-        messages.append({"role": "user", "content": md_text(turn.question)})
+        shown.append({"role": "user", "content": md_text(turn.question)})
         if turn.answer is not None:
-            content = answer_markdown(turn.answer, index)
+            content = answer_markdown(turn.answer, index, messages)
         elif turn.error is not None:
             content = f"⚠ {md_text(turn.error)}"
         elif streaming:
-            content = streaming_markdown(streaming)
+            content = streaming_markdown(messages.service(streaming))
         else:
-            content = f"*{SEARCHING}*"
-        messages.append({"role": "assistant", "content": content})
-    return messages
+            content = f"*{messages('status.searching')}*"
+        shown.append({"role": "assistant", "content": content})
+    return shown
 
 
 # -- the sources panel --------------------------------------------------------------------
 
 
-def sources_panel(turns: Sequence[Turn], base_url: str) -> str:
+def sources_panel(turns: Sequence[Turn], base_url: str, messages: Messages) -> str:
     """Sources of every answer, the latest first and open, earlier ones folded."""
     answered = [(i, t) for i, t in enumerate(turns) if t.answer is not None]
+    heading = f"<h2>{escape(messages('sources.heading'))}</h2>"
     if not answered:
-        return (
-            '<div class="iom-sources iom-empty"><h2>Sources</h2>'
-            "<p>The documents behind each answer appear here, with the quoted passage highlighted.</p></div>"
-        )
+        return f'<div class="iom-sources iom-empty">{heading}<p>{escape(messages("sources.empty"))}</p></div>'
+    links = _Links(base_url, messages)
     sections = []
     last = answered[-1][0]
     for index, turn in reversed(answered):
         assert turn.answer is not None
-        sections.append(_turn_section(index, turn.question, turn.answer, base_url, open_=index == last))
-    return '<div class="iom-sources"><h2>Sources</h2>' + "".join(sections) + "</div>"
+        sections.append(_turn_section(index, turn.question, turn.answer, links, open_=index == last))
+    return f'<div class="iom-sources">{heading}' + "".join(sections) + "</div>"
 
 
-def _turn_section(index: int, question: str, answer: AnswerDict, base_url: str, open_: bool) -> str:
-    notices = "".join(f"<li>{escape(str(n))}</li>" for n in answer.get("notices", []))
+@dataclass(frozen=True)
+class _Links:
+    """Where the sources panel's links point, and the language it speaks."""
+
+    base_url: str
+    messages: Messages
+
+
+def _turn_section(index: int, question: str, answer: AnswerDict, links: _Links, open_: bool) -> str:
+    say = links.messages.service
+    notices = "".join(f"<li>{escape(say(str(n)))}</li>" for n in answer.get("notices", []))
     notes = f'<ul class="iom-notices">{notices}</ul>' if notices else ""
     if answer.get("refused"):
-        body = _closest_sources(answer, base_url)
+        body = _closest_sources(answer, links)
     else:
-        items = [_citation_item(index, c, answer.get("retrieved", []), base_url) for c in answer["citations"]]
+        items = [_citation_item(index, c, answer.get("retrieved", []), links) for c in answer["citations"]]
         body = f'<ol class="iom-src-list">{"".join(items)}</ol>'
     opened = " open" if open_ else ""
     return (
@@ -172,7 +176,7 @@ def _turn_section(index: int, question: str, answer: AnswerDict, base_url: str, 
     )
 
 
-def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDict], base_url: str) -> str:
+def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDict], links: _Links) -> str:
     n = int(citation["n"])
     source_id = str(citation["source_id"])
     page = citation.get("page")
@@ -182,49 +186,50 @@ def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDi
         shown = f"<mark>{escape(quote_text)}</mark>"
     else:
         shown = highlight(passage, quote_text.split(QUOTE_JOIN))
-    label = citation_label(citation)
+    messages = links.messages
+    label = citation_label(citation, messages)
     return (
         f'<li class="iom-src" id="{anchor(turn, n)}">'
         f'<div class="iom-src-head"><span class="iom-src-n" aria-hidden="true">[{n}]</span> '
-        f"{_source_link(citation, base_url, label)}</div>"
-        f'<div class="iom-src-meta">{_meta(source_id, page)}</div>'
-        f"{_passage(shown, PASSAGE_OF.format(label=label))}"
-        f'<a class="iom-back" href="#iom-chat">{BACK_TO_ANSWER}</a>'
+        f"{_source_link(citation, links, label)}</div>"
+        f'<div class="iom-src-meta">{_meta(source_id, page, messages)}</div>'
+        f"{_passage(shown, messages('source.passage_of', label=label))}"
+        f'<a class="iom-back" href="#iom-chat">{escape(messages("source.back"))}</a>'
         "</li>"
     )
 
 
-def _closest_sources(answer: AnswerDict, base_url: str) -> str:
+def _closest_sources(answer: AnswerDict, links: _Links) -> str:
     retrieved = list(answer.get("retrieved", []))[:CLOSEST_SOURCES]
+    messages = links.messages
     if answer.get("passages_dropped"):
-        return (
-            '<div class="iom-refusal-note">Not found in the IOM documents '
-            "(ask again to see the closest sources).</div>"
-        )
+        return f'<div class="iom-refusal-note">{escape(messages("refusal.passages_dropped"))}</div>'
     if not retrieved:
-        return '<div class="iom-refusal-note">No document came close to this question.</div>'
+        return f'<div class="iom-refusal-note">{escape(messages("refusal.none_close"))}</div>'
     items = []
     for rank, passage in enumerate(retrieved, 1):
-        label = f"{CLOSEST_SOURCE} {rank}: {_title(passage)}{_page(passage.get('page'))}"
+        title = _title(passage) + _page(passage.get("page"), messages)
+        label = messages("source.closest_label", n=rank, title=title)
         snippet = escape(_shorten(str(passage.get("text", "")), SNIPPET_CHARS))
+        meta = _meta(str(passage["source_id"]), passage.get("page"), messages)
         items.append(
             '<li class="iom-src iom-closest">'
-            f'<div class="iom-src-head">{_source_link(passage, base_url, label)}</div>'
-            f'<div class="iom-src-meta">{_meta(str(passage["source_id"]), passage.get("page"))}</div>'
-            f"{_passage(snippet, PASSAGE_OF.format(label=label))}</li>"
+            f'<div class="iom-src-head">{_source_link(passage, links, label)}</div>'
+            f'<div class="iom-src-meta">{meta}</div>'
+            f"{_passage(snippet, messages('source.passage_of', label=label))}</li>"
         )
     return (
-        '<div class="iom-refusal-note">Not found in the IOM documents. '
-        "Closest sources (they may not answer the question):</div>"
+        f'<div class="iom-refusal-note">{escape(messages("refusal.closest_intro"))}</div>'
         f'<ul class="iom-src-list iom-closest-list">{"".join(items)}</ul>'
     )
 
 
-def _source_link(item: AnswerDict, base_url: str, label: str) -> str:
-    href = source_href(base_url, str(item["source_id"]), item.get("page"))
+def _source_link(item: AnswerDict, links: _Links, label: str) -> str:
+    href = source_href(links.base_url, str(item["source_id"]), item.get("page"))
+    said = links.messages("source.open_original", label=label)
     return (
         f'<a class="iom-src-title" href="{escape(href)}" target="_blank" rel="noopener noreferrer" '
-        f'aria-label="{escape(OPEN_ORIGINAL.format(label=label))}">{escape(_title(item))}</a>'
+        f'aria-label="{escape(said)}">{escape(_title(item))}</a>'
     )
 
 
@@ -237,12 +242,12 @@ def _title(item: AnswerDict) -> str:
     return str(item.get("title") or "") or str(item["source_id"])
 
 
-def _page(page: object) -> str:
-    return f", page {int(page)}" if isinstance(page, int) and page else ""
+def _page(page: object, messages: Messages) -> str:
+    return ", " + messages("source.page", page=int(page)) if isinstance(page, int) and page else ""
 
 
-def _meta(source_id: str, page: object) -> str:
-    where = f"page {int(page)} · " if isinstance(page, int) and page else ""
+def _meta(source_id: str, page: object, messages: Messages) -> str:
+    where = escape(messages("source.page", page=int(page))) + " · " if isinstance(page, int) and page else ""
     return f"{where}{escape(source_id)}"
 
 

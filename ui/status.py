@@ -11,14 +11,8 @@ from __future__ import annotations
 from html import escape
 
 from assistant.citations import MARKER
+from ui.i18n import Messages
 from ui.render import Turn
-
-ANSWERED_ONE = "Answer ready, with 1 source."
-ANSWERED_MANY = "Answer ready, with {count} sources."
-REFUSED = "Not found in the IOM documents."
-FAILED = "The answer failed."
-RATED = "Thank you: your rating was saved."
-COMMENTED = "Comment saved."
 
 
 def status_line(text: str, alert: bool = False) -> str:
@@ -27,15 +21,17 @@ def status_line(text: str, alert: bool = False) -> str:
     return f'<p class="{kind}">{"⚠ " if alert else ""}{escape(text)}</p>'
 
 
-def answer_status(turn: Turn) -> str:
+def answer_status(turn: Turn, messages: Messages) -> str:
     """What the status line says once a turn is complete: a summary shown, the answer said."""
     if turn.answer is None:
-        return status_line(f"{FAILED} {turn.error or ''}".strip(), alert=True)
+        return status_line(f"{messages('status.failed')} {turn.error or ''}".strip(), alert=True)
     answer = turn.answer
     count = len(answer.get("citations", []))
     if answer.get("refused") or not count:
-        shown = REFUSED
+        shown = messages("status.refused")
     else:
-        shown = ANSWERED_ONE if count == 1 else ANSWERED_MANY.format(count=count)
-    said = MARKER.sub("", str(answer.get("answer", ""))).strip()
+        shown = (
+            messages("status.answered_one") if count == 1 else messages("status.answered_many", count=count)
+        )
+    said = MARKER.sub("", messages.service(str(answer.get("answer", "")))).strip()
     return f'<p class="iom-note">{escape(shown)}</p><p class="iom-sr-only">{escape(said)}</p>'

@@ -30,6 +30,7 @@ from assistant.conversation import is_follow_up, standalone_question
 from assistant.errors import ProviderError
 from assistant.grounding import GroundingGuard, GroundingReport, parse_claims
 from assistant.lexical import terms
+from assistant.notices import service_text
 from assistant.question import MAX_QUESTION_CHARS
 from assistant.retrieval import Passage
 from assistant.settings import Settings
@@ -105,7 +106,7 @@ class LLMAnswerer:
                 return rewritten
         except ProviderError as exc:
             log.warning("question rewrite failed: %s", exc)
-            notices.append("The language model is unavailable; follow-up resolved without it.")
+            notices.append(service_text("notice.llm_unavailable_follow_up"))
         return self.fallback.standalone(question, history, notices)
 
     def in_english(self, question: str) -> str | None:
@@ -121,14 +122,11 @@ class LLMAnswerer:
         used = passages[:LLM_PASSAGES]
         report, refused = yield from self._written(question, used, notices)
         if refused:
-            notices.append("The language model found no answer; showing the best matching sentences.")
+            notices.append(service_text("notice.llm_no_answer"))
         elif report is not None and report.claims:
             return Draft(report, used)
         elif report is not None:
-            notices.append(
-                "The language model's answer could not be verified against the documents; "
-                "showing the sentences that answer it from the documents instead."
-            )
+            notices.append(service_text("notice.llm_unverified"))
         return (yield from self.fallback.draft(question, passages, selection, notices))
 
     def _written(
@@ -152,15 +150,11 @@ class LLMAnswerer:
                     raise ProviderError(f"the LLM took longer than {self.timeout_s:g} s")
         except ProviderError as exc:
             log.warning("LLM failed, falling back to extractive: %s", exc)
-            notices.append(
-                "The language model is unavailable or too slow; this answer was extracted from the documents."
-            )
+            notices.append(service_text("notice.llm_failed"))
             return None, False
         text = "".join(draft).strip()
         if not text:
-            notices.append(
-                "The language model returned nothing; this answer was extracted from the documents."
-            )
+            notices.append(service_text("notice.llm_empty"))
             return None, False
         if REFUSAL_TEXT.lower().rstrip(".") in text.lower() and len(text) < 2 * len(REFUSAL_TEXT):
             return None, True

@@ -26,6 +26,7 @@ from assistant.answering.facts import STATED, YEAR
 from assistant.answering.fitted import DECISION, LogisticModel, load_model
 from assistant.crosslingual import Gloss
 from assistant.lexical import stem, terms
+from assistant.notices import service_text
 from assistant.text import STOPWORDS, fold, is_acronym, words
 
 
@@ -224,12 +225,12 @@ def refusal_reason(kind: str | None, unknown: Sequence[str] = (), disagreeing: S
     """What the documents do not state, in a sentence for the reply: entities no document holds,
     entities the closest passages do not hold, or the kind of fact asked."""
     if unknown:
-        return f"The documents do not mention {_quoted(unknown)}."
+        return service_text("reason.unknown", entities=_quoted(unknown))
     if disagreeing:
-        return f"The passages closest to the question do not mention {_quoted(disagreeing)}."
+        return service_text("reason.disagreeing", entities=_quoted(disagreeing))
     if kind in STATED:
-        return f"The passages closest to the question do not state {STATED[kind]} that answers it."
-    return "No passage states an answer to the question."
+        return service_text(f"reason.{kind}")
+    return service_text("reason.none")
 
 
 def _quoted(entities: Sequence[str]) -> str:

@@ -1,0 +1,115 @@
+"""The message catalogues (ui/messages/*.json) and how a browser's language is chosen."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.resources import files
+
+import pytest
+
+from assistant.answer import REFUSAL_TEXT
+from assistant.answering.decision import refusal_reason
+from assistant.notices import SERVICE_TEXTS, service_text
+from ui.i18n import DEFAULT_LANGUAGE, Messages, catalogue, languages, negotiate
+from ui.render import Turn, chat_messages, sources_panel
+from ui.status import answer_status
+
+pytestmark = pytest.mark.unit
+
+COMPLETE = ("en", "fr", "es")  # IOM's official languages: every message translated
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{name}` fields of a message."""
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
+def test_english_french_spanish_and_arabic_are_shipped_english_first() -> None:
+    assert languages()[0] == DEFAULT_LANGUAGE
+    assert set(languages()) >= {"en", "fr", "es", "ar"}
+
+
+@pytest.mark.parametrize("code", COMPLETE)
+def test_official_languages_have_every_english_message_with_the_same_placeholders(code: str) -> None:
+    english, other = catalogue("en"), catalogue(code)
+    assert sorted(set(english) - set(other)) == []
+    for key, text in english.items():
+        assert placeholders(other[key]) == placeholders(text), key
+
+
+@pytest.mark.parametrize("code", [c for c in languages() if c != "en"])
+def test_no_catalogue_has_a_key_english_lacks_nor_a_foreign_placeholder(code: str) -> None:
+    english, other = catalogue("en"), catalogue(code)
+    assert sorted(set(other) - set(english)) == []
+    for key, text in other.items():
+        assert placeholders(text) == placeholders(english[key]), (code, key)
+    assert other["language.dir"] in ("ltr", "rtl") and other["language.name"]
+
+
+def test_the_service_sentences_are_defined_once_in_english() -> None:
+    assert catalogue("en")["refusal"] == REFUSAL_TEXT  # assistant/notices.py, not en.json
+    english_file = json.loads(files("ui.messages").joinpath("en.json").read_text(encoding="utf-8"))
+    assert set(english_file).isdisjoint(SERVICE_TEXTS)
+
+
+@pytest.mark.parametrize(
+    ("header", "chosen", "expected"),
+    [
+        ("fr-FR,fr;q=0.9,en-US;q=0.8", None, "fr"),
+        ("es-ES", None, "es"),
+        ("de-DE,de;q=0.9,es;q=0.5,fr;q=0.4", None, "es"),  # the first shipped one, by weight
+        ("en;q=0.2, fr;q=0.8", None, "fr"),
+        ("ar-EG", None, "ar"),
+        ("fr;q=0, es", None, "es"),  # q=0 means "not this one"
+        ("zh-CN, *", None, "en"),
+        ("", None, "en"),
+        (None, None, "en"),
+        ("garbage;;q=x, ,", None, "en"),
+        ("fr-FR", "es", "es"),  # the switch wins over the browser
+        ("fr-FR", "xx", "fr"),  # a stored choice that is no longer shipped is ignored
+    ],
+)
+def test_negotiation(header: str | None, chosen: str | None, expected: str) -> None:
+    assert negotiate(header, chosen) == expected
+
+
+def test_a_partial_catalogue_falls_back_to_english_per_message() -> None:
+    arabic = Messages("ar")
+    assert arabic.direction == "rtl" and Messages("fr").direction == "ltr"
+    assert arabic("question.send") == catalogue("ar")["question.send"]
+    assert "chat.label" not in catalogue("ar")
+    assert arabic("chat.label") == Messages("en")("chat.label")
+
+
+def test_the_service_sentences_are_said_in_the_chats_language_and_the_documents_are_not() -> None:
+    french = Messages("fr")
+    refusal = f"{REFUSAL_TEXT} {refusal_reason(None, unknown=['Messi'])}"
+    assert french.service(refusal) == "Je n'ai pas trouvé cela dans les documents de l'OIM. " + (
+        "Les documents ne mentionnent pas “Messi”."
+    )
+    assert Messages("es").service(service_text("notice.citations_dropped", count=2)) == (
+        "Se eliminaron 2 cita(s) sin fuente."
+    )
+    assert french.service(refusal_reason("date")).startswith("Les passages les plus proches")
+    quoted = "IOM organized the meeting in Budva on 5 May 2015 [1]."
+    assert french.service(quoted) == quoted
+    assert Messages("en").service(refusal) == refusal
+
+
+def test_the_chat_renders_a_refusal_its_notices_and_status_in_french() -> None:
+    answer = {
+        "answer": f"{REFUSAL_TEXT} {refusal_reason(None)}",
+        "refused": True,
+        "citations": [],
+        "retrieved": [{"rank": 1, "source_id": "a.md", "page": 2, "score": 0.1, "text": "Text."}],
+        "notices": [service_text("notice.closest_listed")],
+    }
+    french = Messages("fr")
+    turns = [Turn("Q?", answer)]
+    message = chat_messages(turns, french)[1]["content"]
+    assert "Je n'ai pas trouvé cela" in message and "Aucun passage" in message
+    panel = sources_panel(turns, "/", french)
+    assert "Les passages les plus proches trouvés" in panel and "Source la plus proche 1" in panel
+    assert "page 2" in panel and "Sources" in panel
+    assert "Introuvable dans les documents" in answer_status(turns[0], french)
