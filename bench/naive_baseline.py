@@ -50,8 +50,9 @@ from assistant.settings import Settings, load_settings  # noqa: E402
 from evaluation.corpus import evaluation_corpus  # noqa: E402
 from evaluation.dataset import EvalCase, load_dataset  # noqa: E402
 from evaluation.runner import aggregate, evaluate  # noqa: E402
+from ingest.discovery import DEFAULT_IGNORE, discover  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
-from ingest.pipeline import DEFAULT_IGNORE, IngestOptions, Ingestor, discover  # noqa: E402
+from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402
 
 DEV_SET = REPO / "evaluation" / "datasets" / "iom-dev.jsonl"
 # The prompt of the LangChain RAG tutorial (hub "rlm/rag-prompt").

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import fnmatch
-import hashlib
 import logging
 import queue
 import threading
@@ -41,8 +39,9 @@ from assistant.index import Index
 from assistant.manifest import COMPLETE, GENERATION, ManifestEntry
 from assistant.settings import Settings
 from assistant.store import text_sha
-from ingest.access import AccessFiles, relabel_source
+from ingest.access import relabel_source
 from ingest.chunking import ChunkSizing
+from ingest.discovery import DEFAULT_IGNORE, FileFailure, SourceFile, discover, file_sha256
 from ingest.isolation import FileLimits, FileWorker
 from ingest.loaders import ReadLimits
 
@@ -50,7 +49,6 @@ log = logging.getLogger(__name__)
 
 # Bump when loading, cleaning or chunking changes, so every file is re-chunked once.
 PIPELINE_VERSION = "3"
-DEFAULT_IGNORE = ("README*", "SOURCES*", "LICENSE*", ".*", "~$*", "_*")
 
 
 @dataclass(frozen=True)
@@ -99,14 +97,6 @@ class IngestOptions:
 
 
 @dataclass
-class FileFailure:
-    """A file that could not be indexed, and why."""
-
-    path: str
-    error: str
-
-
-@dataclass
 class IngestSummary:
     """What one ingest run did (the `--json` output)."""
 
@@ -132,79 +122,6 @@ class IngestSummary:
         data["seconds"] = round(self.seconds, 3)
         data["phase_seconds"] = {k: round(v, 3) for k, v in self.phase_seconds.items()}
         return data
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A file found under an ingest root."""
-
-    root: Path
-    path: Path
-    source_id: str
-    groups: tuple[str, ...] = ()  # who may read it (its access file); none: everyone
-
-
-def discover(
-    paths: Sequence[Path], ignore: Sequence[str]
-) -> tuple[list[SourceFile], list[Path], list[FileFailure]]:
-    """Files to ingest under each path, the roots they belong to, and files refused.
-
-    A folder is walked recursively (source ids relative to it); a file is its own
-    root's only member (source id = its name). A link that leads out of its folder is
-    refused: the corpus must not serve files from elsewhere on the machine. So is a file under
-    a faulty access file (ingest/access.py): it is not indexed rather than shown to everyone.
-    """
-    access = AccessFiles()
-    found: list[SourceFile] = []
-    roots: list[Path] = []
-    refused: list[FileFailure] = []
-    for given in paths:
-        path = given.resolve()
-        if path.is_dir():
-            roots.append(path)
-            inside = sorted(p for p in path.rglob("*") if p.is_file())
-            if not inside:
-                raise DocumentError(
-                    f"{given} holds no files: put the documents in it or name the folder that holds them"
-                )
-            for file in inside:
-                rel = file.relative_to(path)
-                if any(_ignored(part, ignore) for part in rel.parts):
-                    continue
-                if not file.resolve().is_relative_to(path):
-                    refused.append(
-                        FileFailure(
-                            str(file),
-                            "a link to a file outside the corpus folder: "
-                            "copy the file into the folder instead",
-                        )
-                    )
-                    continue
-                try:
-                    found.append(SourceFile(path, file, rel.as_posix(), access.groups(file, path)))
-                except DocumentError as exc:
-                    refused.append(FileFailure(str(file), str(exc)))
-        elif path.is_file():
-            try:
-                found.append(SourceFile(path.parent, path, path.name, access.groups(path, path.parent)))
-            except DocumentError as exc:
-                refused.append(FileFailure(str(path), str(exc)))
-        else:
-            raise DocumentError(f"{given} does not exist: give a folder or file of documents to ingest.")
-    return found, roots, refused
-
-
-def _ignored(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatch(name, p) for p in patterns)
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
