@@ -202,8 +202,7 @@ class LexicalIndex:
 
     def is_name(self, term: str) -> bool:
         """Whether the documents write the term capitalised inside sentences, most times (a name)."""
-        inside = self._inside.get(term, 0)
-        return inside > 0 and self._capitalised.get(term, 0) * 2 > inside
+        return _names(self._inside.get(term, 0), self._capitalised.get(term, 0))
 
     def known(self, term: str) -> bool:
         """Whether any chunk holds a (normalised) term."""
@@ -211,9 +210,7 @@ class LexicalIndex:
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a normalised term."""
-        n = len(self._slot)
-        df = self._df.get(term, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return _idf(len(self._slot), self._df.get(term, 0))
 
     def seen_without(self, hidden: set[str]) -> LexicalIndex | VisibleTerms:
         """These statistics as a reader from whom the `hidden` documents are hidden sees them."""
@@ -267,9 +264,7 @@ class VisibleTerms:
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a term among the chunks the reader may read."""
-        n = len(self.index)
-        df = self._df(term)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return _idf(len(self.index), self._df(term))
 
     def in_source(self, source_id: str, term: str) -> bool:
         """Whether any chunk of a document holds a term (False for hidden documents)."""
@@ -283,4 +278,14 @@ class VisibleTerms:
             hidden = [index._restricted_names[s] for s in self.hidden if s in index._restricted_names]
             inside = index._inside.get(term, 0) - sum(h[0].get(term, 0) for h in hidden)
             capitalised = index._capitalised.get(term, 0) - sum(h[1].get(term, 0) for h in hidden)
-        return inside > 0 and capitalised * 2 > inside
+        return _names(inside, capitalised)
+
+
+def _idf(chunks: int, holding: int) -> float:
+    """BM25 inverse document frequency of a term that `holding` of `chunks` chunks hold."""
+    return math.log(1 + (chunks - holding + 0.5) / (holding + 0.5))
+
+
+def _names(inside: int, capitalised: int) -> bool:
+    """Whether a term written `inside` sentences so many times, `capitalised` of them, is a name."""
+    return inside > 0 and capitalised * 2 > inside
