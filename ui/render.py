@@ -2,7 +2,9 @@
 
 Document text is data, never markup: every string that comes from a document or a
 user goes through `html.escape` (and, for the chat's Markdown, through `md_text`)
-before it reaches the browser. The only markup here is ours.
+before it reaches the browser. The only markup here is ours. Slightly over 300 lines: the chat
+messages and the sources panel share the citation and escaping helpers, which a split would
+only pass back and forth.
 """
 
 from __future__ import annotations
