@@ -30,6 +30,7 @@ import numpy as np
 from assistant.documents import Chunk
 from assistant.embedder import Embedder
 from assistant.lexical import stem
+from assistant.lexicon import Lexicon
 from assistant.spelling import SpellingIndex
 from assistant.text import STOPWORDS, fold, is_acronym, words
 
@@ -119,9 +120,12 @@ def vocabulary_words(text: str) -> list[str]:
 class CrossLingualBridge:
     """Glosses question words the English documents do not use. Thread-safe; loads on first use."""
 
-    def __init__(self, embedder: Embedder, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, cache_dir: Path | None = None, lexicon: Lexicon | None = None
+    ) -> None:
         self.embedder = embedder
         self.cache_dir = cache_dir
+        self.lexicon = lexicon  # a bilingual glossary consulted before the encoder
         self._lock = threading.Lock()
         self._known: set[str] = set()  # the stem of every word of the English documents
         self._definitions: dict[str, str] = {}  # acronym -> long form, in any document
@@ -178,7 +182,12 @@ class CrossLingualBridge:
             if target not in added:
                 added.append(target)
 
+        listed = {w: self.lexicon.english(w) for w in asked} if self.lexicon is not None else {}
         for word, row in zip(asked, similarity, strict=True):
+            if listed.get(word):  # the glossary's English first: the encoder is not asked
+                for target in listed[word]:
+                    gloss_with(word, target, 1.0)
+                continue
             nearest = np.argsort(-row)
             standing = 2 * row - row[nearest[:NEIGHBOURHOOD]].mean() - crowding  # CSLS
             for j in nearest[:GLOSSES_PER_WORD]:

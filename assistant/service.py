@@ -28,6 +28,7 @@ from assistant.errors import AssistantError, IndexUnavailableError
 from assistant.filters import ChunkFilter
 from assistant.grounding import GroundingGuard, GroundingReport
 from assistant.index import Index
+from assistant.lexicon import load_lexicon
 from assistant.manifest import COMPLETE
 from assistant.notices import service_text
 from assistant.question import check_question
@@ -57,7 +58,9 @@ class AssistantService:
         self.settings = settings
         self.index = index or Index.from_settings(settings)
         bridge = (
-            CrossLingualBridge(self.index.embedder, settings.index_dir) if settings.cross_lingual else None
+            CrossLingualBridge(self.index.embedder, settings.index_dir, load_lexicon())
+            if settings.cross_lingual
+            else None
         )
         self.retriever = Retriever(
             self.index, retrieval or RetrievalConfig(), settings.reranker_model, bridge
