@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -171,6 +171,11 @@ class AssistantService:
         if not path.is_relative_to(root) or not path.is_file():
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path
+
+    def may_read_all(self, source_ids: Iterable[str], reader: Reader) -> bool:
+        """Whether every one of these documents is in the index and the reader may read it."""
+        entries = [self.index.manifest.get(source_id) for source_id in set(source_ids)]
+        return all(entry is not None and may_read(entry.groups, reader) for entry in entries)
 
     def search(
         self, question: str, filters: ChunkFilter | None = None, provider: str | None = None
