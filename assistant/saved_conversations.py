@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError, ConversationError
+from assistant.settings import Settings
 
 MAX_CONVERSATIONS = 200  # per owner
 MAX_ANSWERS = 200  # per conversation
@@ -137,6 +138,11 @@ class ConversationStore:
         self.retention_days = retention_days
         self._ready = False
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConversationStore:
+        """The store CONVERSATIONS_DB (else beside FEEDBACK_DB) names, with its retention."""
+        return cls(settings.conversations_path, settings.conversation_retention_days)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -76,9 +76,7 @@ def create_app(
 
     service = service or AssistantService(settings)
     feedback = feedback or FeedbackStore(settings.feedback_db)
-    conversations = conversations or ConversationStore(
-        settings.conversations_path, settings.conversation_retention_days
-    )
+    conversations = conversations or ConversationStore.from_settings(settings)
     if settings.ui_auth and settings.trusted_user_header:
         raise ConfigurationError(
             "set either IOM_ASSISTANT_UI_AUTH (the chat's own login) or IOM_ASSISTANT_TRUSTED_USER_HEADER "
@@ -184,7 +182,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
         log.warning(
             "the index is empty: run `iom-assistant ingest` so the assistant has documents to answer from"
         )
-    app = create_app(settings, service)
+    conversations = ConversationStore.from_settings(settings)
+    if forgotten := conversations.forget_expired():  # and a file the store cannot read stops us here
+        log.info("%d saved conversations past CONVERSATION_RETENTION_DAYS deleted", forgotten)
+    app = create_app(settings, service, conversations=conversations)
     uvicorn.run(app, host=host, port=port, log_level="info", **server_options(settings))
 
 

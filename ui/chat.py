@@ -4,7 +4,8 @@ The conversation lives in a `gr.State` list of `Turn`s; the Chatbot and the sour
 panel are both drawn from it, so message `2t + 1` is always the answer of turn `t`.
 Every string shown comes from the catalogue of the language picked by the switch (`ui.i18n`):
 on load, from the choice kept in the browser's storage, else from its Accept-Language.
-Slightly over 300 lines: the callbacks and the layout that wires them are read together.
+The saved conversations beside the chat are `ui.history`'s; only their wiring is here. Over 300
+lines: the callbacks and the layout that wires them are read together.
 """
 
 from __future__ import annotations
@@ -279,9 +280,11 @@ def build_chat(
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([], "./", say), elem_id="iom-sources-panel", js_on_load=None)
 
-        history.connect(
-            saved, ChatParts(language, turns, current, chatbot, sources, question, rated, comment_row, status)
-        )
+        parts = ChatParts(
+            language=language, turns=turns, current=current, chatbot=chatbot, sources=sources,
+            question=question, rated=rated, comment_row=comment_row, status=status,
+        )  # fmt: skip
+        history.connect(saved, parts)
         labelled = [stored, language, title, chatbot, question, send, comment, send_comment, new, sources]
         private: dict[str, Any] = {"api_visibility": "private"}
         for relabelled in (

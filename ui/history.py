@@ -10,6 +10,7 @@ conversation; deleting asks first.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from html import escape
@@ -32,7 +33,8 @@ from ui.owner import conversation_owner
 from ui.render import CLOSEST_SOURCES, Turn, chat_messages, passage_for, sources_panel
 from ui.status import status_line
 
-_PRIVATE: dict[str, Any] = {"api_visibility": "private"}
+# Private to the page; no loading veil over the panel while it redraws (the status line speaks).
+_PRIVATE: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
 _FOCUS = "() => {{ setTimeout(() => document.querySelector('{}')?.focus(), 50); }}"
 
 
@@ -84,6 +86,7 @@ class HistoryCallbacks:
         self.door = door
         self.retention_days = retention_days
         self.base_url = base_url
+        self._saving = threading.Lock()
 
     def owner(self, request: gr.Request | None) -> str | None:
         connection = request.request if request is not None else None
@@ -96,25 +99,25 @@ class HistoryCallbacks:
     def remember(
         self, turns: list[Turn], current: str | None, language: str, request: gr.Request
     ) -> tuple[Any, ...]:
-        """Save the answer just given to the open conversation (its first answer starts one)."""
+        """Save the answers not saved yet (the one just given; any whose save an early next
+        question overtook) to the open conversation; the first answer starts one."""
         say, owner = _say(language), self.owner(request)
-        turn = turns[-1] if turns else None
-        if owner is None or turn is None or turn.answer is None or turn.saved_id is not None:
+        unsaved = [t for t in turns if t.answer is not None and t.saved_id is None]
+        if owner is None or not unsaved:
             return turns, current, gr.skip(), gr.skip(), *self.panel(say, current, request)
-        try:
-            saved = self._save(owner, current, {**turn.answer, "question": turn.question})
-        except ConversationError as exc:
-            alert = status_line(say("status.not_saved", reason=_problem(exc, say)), alert=True)
-            return turns, current, gr.skip(), alert, *self.panel(say, current, request)
-        turn.saved_id = saved.id
+        alert: Any = gr.skip()
+        with self._saving:  # one save of a turn, however many events of a session overlap
+            for turn in unsaved:
+                if turn.answer is None or turn.saved_id is not None:
+                    continue
+                try:
+                    saved = self._save(owner, current, {**turn.answer, "question": turn.question})
+                except ConversationError as exc:
+                    alert = status_line(say("status.not_saved", reason=_problem(exc, say)), alert=True)
+                    break
+                turn.saved_id, current = saved.id, saved.conversation_id
         panel = sources_panel(turns, self.base_url(request), say)
-        return (
-            turns,
-            saved.conversation_id,
-            panel,
-            gr.skip(),
-            *self.panel(say, saved.conversation_id, request),
-        )
+        return turns, current, panel, alert, *self.panel(say, current, request)
 
     def _save(self, owner: str, current: str | None, answer: dict[str, Any]) -> SavedAnswer:
         """Save to the open conversation, or to a new one if it was deleted meanwhile (another tab)."""
@@ -137,16 +140,8 @@ class HistoryCallbacks:
             return *_unchanged_chat(_problem(exc, say)), *self.panel(say, None, request)
         turns = [Turn(a.question, a.answer_object(), saved_id=a.id) for a in answers]
         opened = status_line(say("status.opened", title=conversation.title))
-        return (
-            chat_messages(turns, say),
-            sources_panel(turns, self.base_url(request), say),
-            turns,
-            conversation.id,
-            "",
-            None,
-            gr.update(visible=False),
-            opened,
-            *self.panel(say, conversation.id, request),
+        return *self._chat(turns, conversation.id, opened, say, request), *self.panel(
+            say, conversation.id, request
         )
 
     def rename(self, current: str | None, name: str, language: str, request: gr.Request) -> tuple[Any, ...]:
@@ -177,19 +172,15 @@ class HistoryCallbacks:
             self.store.delete(owner, current)
         except ConversationError as exc:
             return *_unchanged_chat(_problem(exc, say)), *self.panel(say, current, request)
-        empty = sources_panel([], self.base_url(request), say)
         deleted = status_line(say("status.deleted"))
-        return (
-            [],
-            empty,
-            [],
-            None,
-            "",
-            None,
-            gr.update(visible=False),
-            deleted,
-            *self.panel(say, None, request),
-        )
+        return *self._chat([], None, deleted, say, request), *self.panel(say, None, request)
+
+    def _chat(
+        self, turns: list[Turn], current: str | None, status: str, say: Messages, request: gr.Request
+    ) -> tuple[Any, ...]:
+        """`ChatParts.conversation()` showing `turns`, an empty question box and no comment box."""
+        shown = sources_panel(turns, self.base_url(request), say)
+        return chat_messages(turns, say), shown, turns, current, "", None, gr.update(visible=False), status
 
     def close(self, language: str, request: gr.Request) -> tuple[Any, ...]:
         """After "New conversation": none is open until the next answer is saved."""
