@@ -116,6 +116,10 @@ class SavedAnswer:
     provider: str | None
     answer_id: str | None
 
+    def sources(self) -> set[str]:
+        """The documents the answer shows: those it cites and those of its passages."""
+        return {str(c["source_id"]) for c in self.citations} | {str(p["source_id"]) for p in self.passages}
+
     def answer_object(self) -> dict[str, Any]:
         """The answer object as the chat holds it (the API's, its passages as `retrieved`)."""
         return {
@@ -335,6 +339,8 @@ def _answer_fields(answer: Mapping[str, Any], passages: Sequence[Mapping[str, An
         problems.append("citations each with a number `n` and a `source_id`")
     if not isinstance(notices, list) or not all(isinstance(n, str) for n in notices):
         problems.append("notices as text")
+    if not all(isinstance(p, Mapping) and isinstance(p.get("source_id"), str) for p in passages):
+        problems.append("passages each with a `source_id`")
     if problems:
         raise ConversationError("bad_answer", "not saved: the answer needs " + "; ".join(problems))
     provider, answer_id = answer.get("provider"), answer.get("answer_id")

@@ -172,10 +172,11 @@ class AssistantService:
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path
 
-    def may_read_all(self, source_ids: Iterable[str], reader: Reader) -> bool:
-        """Whether every one of these documents is in the index and the reader may read it."""
+    def may_read_all(self, source_ids: Iterable[str], reader: Reader, *, gone_ok: bool = False) -> bool:
+        """Whether the reader may read every one of these documents. One no longer in the index
+        has groups no one knows: it counts only with `gone_ok` (what its reader once read)."""
         entries = [self.index.manifest.get(source_id) for source_id in set(source_ids)]
-        return all(entry is not None and may_read(entry.groups, reader) for entry in entries)
+        return all(may_read(e.groups, reader) if e is not None else gone_ok for e in entries)
 
     def search(
         self, question: str, filters: ChunkFilter | None = None, provider: str | None = None

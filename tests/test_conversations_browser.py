@@ -213,10 +213,30 @@ def test_a_permalink_opens_for_colleagues_who_may_read_its_sources_and_no_one_el
     unknown = outsider.goto(permalink[:-4] + "AAAA")  # the same answer as for a wrong link
     assert unknown is not None and unknown.status == 404 and outsider.content() == content
 
+    moved = _user(browser, "ana", "staff")  # ana, since moved out of HR: her list, not its secret
+    again = moved.new_page()
+    _open_chat(again, locked_server.url)
+    again.locator("#iom-history label").first.click()
+    expect(bot_messages(again).first).to_contain_text("no longer shown", timeout=SAVE_TIMEOUT_MS)
+    expect(again.locator("#iom-chat [data-testid='user']")).to_have_text(QUESTION)
+    assert FACT not in again.content() and RESTRICTED not in again.content()
+    export = moved.request.get(again.locator("#iom-export-link a").get_attribute("href") or "")
+    assert export.status == 200 and "no longer shown" in export.text() and FACT not in export.text()
+
     nobody = browser.new_context()  # not signed in: the door, as everywhere
     anonymous = nobody.new_page()
     closed = anonymous.goto(permalink)
     assert closed is not None and closed.status == 401
     assert FACT not in anonymous.content()
-    for context in (ana, carl, bob, nobody):
+    for context in (ana, carl, bob, moved, nobody):
         context.close()
+
+
+def test_who_may_read_a_saved_answers_documents(service: AssistantService) -> None:
+    hr, staff, everyone = frozenset({"hr"}), frozenset({"staff"}), frozenset[str]()
+    assert service.may_read_all([SEED.name], everyone) and service.may_read_all([SEED.name, RESTRICTED], hr)
+    assert not service.may_read_all([SEED.name, RESTRICTED], staff)
+    # A document gone from the index: no one knows its groups, unless its reader once read it.
+    assert not service.may_read_all(["gone.txt"], hr)
+    assert service.may_read_all(["gone.txt", SEED.name], everyone, gone_ok=True)
+    assert not service.may_read_all(["gone.txt", RESTRICTED], staff, gone_ok=True)

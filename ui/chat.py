@@ -213,7 +213,9 @@ def build_chat(
     page has loaded and `localise` has said it in the reader's language; beside it, the saved
     conversations (`ui.history`)."""
     calls = ChatCallbacks(service, feedback, settings, door)
-    saved = HistoryCallbacks(conversations, door, settings.conversation_retention_days, calls.base_url)
+    saved = HistoryCallbacks(
+        conversations, service, door, settings.conversation_retention_days, calls.base_url
+    )
     say = Messages(DEFAULT_LANGUAGE)
     with gr.Blocks(title=say("app.title"), analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])

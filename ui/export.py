@@ -9,7 +9,7 @@ users is escaped (`ui.render.md_text`), so it reads as written in any Markdown v
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -39,12 +39,23 @@ def export_href(base_url: str, conversation_id: str, language: str) -> str:
 
 
 def conversation_markdown(
-    conversation: SavedConversation, answers: Sequence[SavedAnswer], base_url: str, say: Messages, day: str
+    conversation: SavedConversation,
+    answers: Sequence[SavedAnswer],
+    base_url: str,
+    say: Messages,
+    day: str,
+    *,
+    withheld: Collection[str] = (),
 ) -> str:
-    """The conversation as a Markdown document (links under `base_url`, the app's address)."""
+    """The conversation as a Markdown document (links under `base_url`, the app's address); the
+    answers whose ids are `withheld` (they show documents the reader may no longer read) only say so."""
     lines = [f"# {md_text(conversation.title)}", "", say("export.exported", date=day), ""]
     for saved in answers:
-        lines += [f"## {md_text(saved.question)}", "", _answer_text(saved, say), ""]
+        lines += [f"## {md_text(saved.question)}", ""]
+        if saved.id in withheld:
+            lines += [f"*{md_text(say('conversation.withheld'))}*", "", "---", ""]
+            continue
+        lines += [_answer_text(saved, say), ""]
         lines += [f"> {say('export.note')}: {md_text(say.service(n))}\n" for n in saved.notices]
         if saved.citations:
             lines += [f"**{say('export.sources')}**", ""]
@@ -119,8 +130,10 @@ def build_export_router() -> APIRouter:
         say = Messages(negotiate(request.headers.get("accept-language"), lang))
         base = app_address(request, door.from_trusted_proxy(request), request.app.state.settings.root_path)
         day = datetime.now(UTC).date().isoformat()
+        reader, service = door.reader(request), request.app.state.service
+        withheld = {a.id for a in answers if not service.may_read_all(a.sources(), reader, gone_ok=True)}
         return Response(
-            conversation_markdown(conversation, answers, base, say, day),
+            conversation_markdown(conversation, answers, base, say, day, withheld=withheld),
             media_type="text/markdown; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{_file_name(conversation.title)}"',

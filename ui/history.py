@@ -5,7 +5,9 @@ Thin callbacks over `ConversationStore` (`assistant/saved_conversations.py`). Th
 conversation's id is a `gr.State` beside the chat's turns, and each `Turn` keeps its saved
 answer's id, the permalink the sources panel shows. Whose list it is, `ui/owner.py` says: a
 signed-in user's, else this browser's. The rename, delete and export act on the open
-conversation; deleting asks first.
+conversation; deleting asks first. An answer that shows a document its owner may no longer read
+(their groups changed) is withheld when reopened. Slightly over 300 lines: the callbacks and the
+components they redraw are read together.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from assistant.saved_conversations import (
     SavedAnswer,
     SavedConversation,
 )
+from assistant.service import AssistantService
 from ui.door import Door
 from ui.export import export_href
 from ui.i18n import Messages, negotiate
@@ -78,11 +81,13 @@ class HistoryCallbacks:
     def __init__(
         self,
         store: ConversationStore,
+        service: AssistantService,
         door: Door,
         retention_days: int,
         base_url: Callable[[gr.Request | None], str],
     ) -> None:
         self.store = store
+        self.service = service
         self.door = door
         self.retention_days = retention_days
         self.base_url = base_url
@@ -138,11 +143,19 @@ class HistoryCallbacks:
             answers = self.store.answers(owner, chosen)
         except ConversationError as exc:
             return *_unchanged_chat(_problem(exc, say)), *self.panel(say, None, request)
-        turns = [Turn(a.question, a.answer_object(), saved_id=a.id) for a in answers]
+        reader = self.door.reader(request.request) if request.request is not None else frozenset()
+        turns = [self._turn(saved, reader, say) for saved in answers]
         opened = status_line(say("status.opened", title=conversation.title))
         return *self._chat(turns, conversation.id, opened, say, request), *self.panel(
             say, conversation.id, request
         )
+
+    def _turn(self, saved: SavedAnswer, reader: frozenset[str], say: Messages) -> Turn:
+        """A saved answer as a turn of the chat; withheld if it shows a document its owner may no
+        longer read (one gone from the index they once read, and may see again)."""
+        if self.service.may_read_all(saved.sources(), reader, gone_ok=True):
+            return Turn(saved.question, saved.answer_object(), saved_id=saved.id)
+        return Turn(saved.question, error=say("conversation.withheld"), saved_id=saved.id)
 
     def rename(self, current: str | None, name: str, language: str, request: gr.Request) -> tuple[Any, ...]:
         """Give the open conversation the name typed."""
