@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import secrets
 import sqlite3
@@ -35,6 +36,7 @@ from typing import Any
 from assistant.errors import ConfigurationError, ConversationError
 from assistant.settings import Settings
 
+log = logging.getLogger(__name__)
 MAX_CONVERSATIONS = 200  # per owner
 MAX_ANSWERS = 200  # per conversation
 MAX_TITLE_CHARS = 120
@@ -246,6 +248,7 @@ class ConversationStore:
             self._owned(db, owner, conversation_id)
             db.execute("DELETE FROM saved_answer WHERE conversation_id = ?", (conversation_id,))
             db.execute("DELETE FROM conversation WHERE id = ?", (conversation_id,))
+        log.info("saved conversation deleted by its owner")
 
     def forget_expired(self, now: datetime | None = None) -> int:
         """Delete the conversations untouched for `retention_days` (none when 0); how many."""
@@ -260,7 +263,10 @@ class ConversationStore:
         cutoff = _timestamp((now or datetime.now(UTC)) - timedelta(days=self.retention_days))
         old = "SELECT id FROM conversation WHERE updated_at < ?"
         db.execute(f"DELETE FROM saved_answer WHERE conversation_id IN ({old})", (cutoff,))
-        return db.execute("DELETE FROM conversation WHERE updated_at < ?", (cutoff,)).rowcount
+        forgotten = db.execute("DELETE FROM conversation WHERE updated_at < ?", (cutoff,)).rowcount
+        if forgotten:
+            log.info("%d saved conversations untouched for %d days deleted", forgotten, self.retention_days)
+        return forgotten
 
     def _owned(self, db: sqlite3.Connection, owner: str, conversation_id: str) -> SavedConversation:
         query = f"{_CONVERSATION} WHERE c.id = ? AND c.owner = ?"

@@ -183,8 +183,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
             "the index is empty: run `iom-assistant ingest` so the assistant has documents to answer from"
         )
     conversations = ConversationStore.from_settings(settings)
-    if forgotten := conversations.forget_expired():  # and a file the store cannot read stops us here
-        log.info("%d saved conversations past CONVERSATION_RETENTION_DAYS deleted", forgotten)
+    conversations.forget_expired()  # the retention, now; and a file it cannot read stops us here
     app = create_app(settings, service, conversations=conversations)
     uvicorn.run(app, host=host, port=port, log_level="info", **server_options(settings))
 
