@@ -115,8 +115,9 @@ def create_app(
     app.include_router(build_permalink_router(settings, service, conversations, door))
     app.router.routes.append(Route(MCP_PATH, DoorGuard(mcp_endpoint, door), include_in_schema=False))
 
-    # Outermost last: security headers wrap CORS, which wraps the body and admission limits.
-    if not door.locked:  # nobody signs in: a browser's saved conversations go by its cookie
+    # Outermost last: security headers wrap CORS, which wraps the body and admission limits; innermost,
+    # on an open server, the cookie by which a browser's saved conversations are its own.
+    if not door.locked:
         app.add_middleware(BrowserCookieMiddleware, door=door, skip=(API_PREFIX, V1_PREFIX, MCP_PATH))
     app.add_middleware(
         AdmissionLimitMiddleware,

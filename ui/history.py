@@ -272,19 +272,19 @@ class HistoryPanel:
     def connect(self, calls: HistoryCallbacks, chat: ChatParts) -> None:
         """The panel's own events: reopen, rename, delete (asked first)."""
         self.calls, self.chat = calls, chat
-        panel, opened = self.outputs(), [chat.current, chat.language]
+        panel, the_open_one = self.outputs(), [chat.current, chat.language]
         reopened = [*chat.conversation(), *panel]
         self.conversations.input(calls.reopen, [self.conversations, chat.language], reopened, **_PRIVATE)
         renamed = [chat.status, *panel]
         for event in (self.rename.click, self.name.submit):
             event(calls.rename, [chat.current, self.name, chat.language], renamed, **_PRIVATE)
-        self.delete.click(calls.ask_delete, opened, panel, **_PRIVATE).then(
+        self.delete.click(calls.ask_delete, the_open_one, panel, **_PRIVATE).then(
             None, js=_FOCUS.format("#iom-delete-no")
         )
-        self.delete_no.click(calls.keep, opened, panel, **_PRIVATE).then(
+        self.delete_no.click(calls.keep, the_open_one, panel, **_PRIVATE).then(
             None, js=_FOCUS.format("#iom-delete")
         )
-        self.delete_yes.click(calls.delete, opened, reopened, **_PRIVATE).then(
+        self.delete_yes.click(calls.delete, the_open_one, reopened, **_PRIVATE).then(
             None, js=_FOCUS.format("#iom-question textarea")
         )
 
