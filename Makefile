@@ -54,4 +54,4 @@ test: install-test corpus
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .iom-index .iom-feedback.sqlite3 test-artifacts
+	rm -rf $(VENV) .iom-index .iom-feedback.sqlite3 .iom-conversations.sqlite3* test-artifacts

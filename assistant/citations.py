@@ -7,6 +7,7 @@ links and the evaluation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _NUMBERS = r"\d{1,3}(?:\s*[,;]\s*\d{1,3})*"
 # One marker with the space before it; its numbers are group 1.
@@ -20,6 +21,20 @@ SENTENCE_DONE = re.compile(rf"[.!?](?:\s*\[{_NUMBERS}\])*\s+(?=[A-ZÀ-ÖØ-Þ\"�
 def marker_numbers(marker: re.Match[str]) -> list[int]:
     """The numbers of one matched marker."""
     return [int(n) for n in re.split(r"[,;]", marker.group(1))]
+
+
+def marked_pieces(text: str) -> Iterator[tuple[str, re.Match[str] | None]]:
+    """`text` cut at its markers: (the text before a marker, the marker), ..., (the rest, None)."""
+    position = 0
+    for marker in MARKER.finditer(text):
+        yield text[position : marker.start()], marker
+        position = marker.end()
+    yield text[position:], None
+
+
+def marker_space(marker: re.Match[str]) -> str:
+    """The white space a matched marker starts with (it belongs to the text, not the link)."""
+    return marker.group(0)[: marker.group(0).index("[")]
 
 
 def cited_numbers(text: str) -> list[int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -174,6 +174,12 @@ class AssistantService:
         if not path.is_relative_to(root) or not path.is_file():
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path
+
+    def may_read_all(self, source_ids: Iterable[str], reader: Reader, *, gone_ok: bool = False) -> bool:
+        """Whether the reader may read every one of these documents. One no longer in the index
+        has groups no one knows: it counts only with `gone_ok` (what its reader once read)."""
+        entries = [self.index.manifest.get(source_id) for source_id in set(source_ids)]
+        return all(may_read(e.groups, reader) if e is not None else gone_ok for e in entries)
 
     def search(
         self, question: str, filters: ChunkFilter | None = None, provider: str | None = None

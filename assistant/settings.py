@@ -2,6 +2,7 @@
 
 Built once in `main()` (CLI, server) with `load_settings()` and passed explicitly.
 A bad value stops start-up with a `ConfigurationError` naming the variable.
+Over 300 lines on purpose: one described field per setting, in one place, as DESIGN.md asks.
 """
 
 from __future__ import annotations
@@ -143,6 +144,18 @@ class Settings(BaseSettings):
         "replicas behind one proxy share it. Unset: a random key per process.",
     )
     feedback_db: Path = Field(Path(".iom-feedback.sqlite3"), description="SQLite file for feedback.")
+    conversations_db: Path | None = Field(
+        None,
+        description="SQLite file for the chat's saved conversations; unset: .iom-conversations.sqlite3 "
+        "in FEEDBACK_DB's folder.",
+    )
+    conversation_retention_days: int = Field(
+        90,
+        ge=0,
+        le=36_500,
+        description="Saved conversations untouched for this many days are deleted, with the links to "
+        "their answers; 0 keeps them until their owner deletes them.",
+    )
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="Origins allowed to call /api/* from a browser (CORS), comma-separated, "
@@ -189,6 +202,11 @@ class Settings(BaseSettings):
         "",
         description="URL path prefix when served behind a reverse proxy that strips it, e.g. /assistant.",
     )
+
+    @property
+    def conversations_path(self) -> Path:
+        """Where saved conversations are kept: CONVERSATIONS_DB, else beside the feedback."""
+        return self.conversations_db or self.feedback_db.parent / ".iom-conversations.sqlite3"
 
     @field_validator(
         "allowed_hosts",

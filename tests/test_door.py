@@ -16,6 +16,7 @@ from tests.conftest import ServerThread, clean_environment, free_port
 pytestmark = [pytest.mark.integration, pytest.mark.server]
 
 USER = {"X-Forwarded-User": "ana"}
+SAVED = ("/a/" + "A" * 22, "/api/conversations/nope/export")  # a permalink, a conversation's export
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_without_a_credential_no_route_answers(locked: str) -> None:
     with httpx.Client(base_url=locked, timeout=60) as client:
         assert client.get("/api/health").status_code == 200, "health stays open for probes"
-        for path in ("/", "/config", "/embed", f"/api/sources/{SEED.name}"):
+        for path in ("/", "/config", "/embed", f"/api/sources/{SEED.name}", *SAVED):
             assert client.get(path).status_code == 401, path
         assert client.post("/api/ask", json={"question": BUDVA_QUESTION}).status_code == 401
         assert client.post("/gradio_api/queue/join", json={"data": [BUDVA_QUESTION]}).status_code == 401
@@ -47,6 +48,8 @@ def test_a_key_or_the_proxys_user_header_opens_every_route(locked: str) -> None:
                 assert client.get(path, headers=headers).status_code == 200, (path, headers)
             answer = client.post("/api/ask", json={"question": BUDVA_QUESTION}, headers=headers)
             assert answer.status_code == 200 and not answer.json()["refused"]
+            for path in SAVED:  # past the door: no such saved answer or conversation
+                assert client.get(path, headers=headers).status_code == 404, (path, headers)
 
 
 def test_routes_the_chat_does_not_use_are_closed_to_everyone(locked: str) -> None:

@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 
 from assistant.errors import ConfigurationError
 from assistant.feedback import FeedbackStore
+from assistant.saved_conversations import ConversationStore
 from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui._middleware import (
@@ -45,8 +46,11 @@ from ui.api import API_PREFIX, FEEDBACK_PER_MINUTE, build_api_router
 from ui.door import Door, gradio_sessions
 from ui.embed import build_embed_router
 from ui.errors import answer_unknown_paths, install_error_handlers
+from ui.export import build_export_router
 from ui.openai_api import build_openai_router
 from ui.openai_compat import V1_PREFIX
+from ui.owner import BrowserCookieMiddleware
+from ui.permalink import build_permalink_router
 from ui.ratelimit import RateLimit
 from ui.receipts import Receipts
 
@@ -58,6 +62,7 @@ def create_app(
     settings: Settings,
     service: AssistantService | None = None,
     feedback: FeedbackStore | None = None,
+    conversations: ConversationStore | None = None,
 ) -> FastAPI:
     """The whole web app over one service (built from `settings` when not given).
 
@@ -71,6 +76,7 @@ def create_app(
 
     service = service or AssistantService(settings)
     feedback = feedback or FeedbackStore(settings.feedback_db)
+    conversations = conversations or ConversationStore.from_settings(settings)
     if settings.ui_auth and settings.trusted_user_header:
         raise ConfigurationError(
             "set either IOM_ASSISTANT_UI_AUTH (the chat's own login) or IOM_ASSISTANT_TRUSTED_USER_HEADER "
@@ -92,11 +98,13 @@ def create_app(
     app.state.settings = settings
     app.state.service = service
     app.state.feedback = feedback
+    app.state.conversations = conversations
     app.state.door = door
     app.state.receipts = Receipts(settings.feedback_secret)
     app.state.feedback_rate = RateLimit(FEEDBACK_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(build_api_router())
+    app.include_router(build_export_router())
     app.include_router(build_openai_router())
     if swagger_assets:
         _serve_docs_offline(app, swagger_assets)
@@ -104,9 +112,13 @@ def create_app(
         answer_unknown_paths(app, prefix)
 
     app.include_router(build_embed_router(settings, door))
+    app.include_router(build_permalink_router(settings, service, conversations, door))
     app.router.routes.append(Route(MCP_PATH, DoorGuard(mcp_endpoint, door), include_in_schema=False))
 
-    # Outermost last: security headers wrap CORS, which wraps the body and admission limits.
+    # Outermost last: security headers wrap CORS, which wraps the body and admission limits; innermost,
+    # on an open server, the cookie by which a browser's saved conversations are its own.
+    if not door.locked:
+        app.add_middleware(BrowserCookieMiddleware, door=door, skip=(API_PREFIX, V1_PREFIX, MCP_PATH))
     app.add_middleware(
         AdmissionLimitMiddleware,
         limit=settings.max_pending_questions,
@@ -138,7 +150,7 @@ def create_app(
         login = [tuple(pair.split(":", 1)) for pair in settings.ui_auth] or None
         return gr.mount_gradio_app(
             app,
-            build_chat(service, feedback, settings, door),
+            build_chat(service, feedback, conversations, settings, door),
             path="/",
             auth=login,
             auth_dependency=door.user if door.locked and not login else None,
@@ -171,7 +183,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
         log.warning(
             "the index is empty: run `iom-assistant ingest` so the assistant has documents to answer from"
         )
-    app = create_app(settings, service)
+    conversations = ConversationStore.from_settings(settings)
+    conversations.forget_expired()  # the retention, now; and a file it cannot read stops us here
+    app = create_app(settings, service, conversations=conversations)
     uvicorn.run(app, host=host, port=port, log_level="info", **server_options(settings))
 
 

@@ -4,7 +4,8 @@ The conversation lives in a `gr.State` list of `Turn`s; the Chatbot and the sour
 panel are both drawn from it, so message `2t + 1` is always the answer of turn `t`.
 Every string shown comes from the catalogue of the language picked by the switch (`ui.i18n`):
 on load, from the choice kept in the browser's storage, else from its Accept-Language.
-Slightly over 300 lines: the callbacks and the layout that wires them are read together.
+The saved conversations beside the chat are `ui.history`'s; only their wiring is here. Over 300
+lines: the callbacks and the layout that wires them are read together.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from html import escape
 from typing import Any
 
@@ -21,10 +23,12 @@ from assistant.errors import AssistantError, InvalidQuestionError
 from assistant.feedback import FeedbackStore
 from assistant.filters import ChunkFilter
 from assistant.question import check_question
+from assistant.saved_conversations import ConversationStore
 from assistant.service import AssistantService
 from assistant.settings import Settings
 from ui.door import Door
 from ui.errors import public_detail
+from ui.history import ChatParts, HistoryCallbacks, HistoryPanel
 from ui.i18n import DEFAULT_LANGUAGE, Messages, languages, negotiate
 from ui.render import Turn, chat_messages, sources_panel
 from ui.schemas import MAX_HISTORY_MESSAGES
@@ -192,21 +196,30 @@ def _forget_passages(turns: list[Turn]) -> list[Turn]:
         old = age >= TURNS_WITH_PASSAGES - 1  # the question being asked is the latest turn
         if old and turn.answer is not None and turn.answer.get("retrieved"):
             answer = {**turn.answer, "retrieved": [], "passages_dropped": True}
-            kept.append(Turn(turn.question, answer, turn.error))
+            kept.append(replace(turn, answer=answer))
         else:
             kept.append(turn)
     return kept[::-1]
 
 
 def build_chat(
-    service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
+    service: AssistantService,
+    feedback: FeedbackStore,
+    conversations: ConversationStore,
+    settings: Settings,
+    door: Door,
 ) -> gr.Blocks:
     """The chat page (mount with `ui.theme`'s theme, `CSS` and `HEAD`), in English until the
-    page has loaded and `localise` has said it in the reader's language."""
+    page has loaded and `localise` has said it in the reader's language; beside it, the saved
+    conversations (`ui.history`)."""
     calls = ChatCallbacks(service, feedback, settings, door)
+    saved = HistoryCallbacks(
+        conversations, service, door, settings.conversation_retention_days, calls.base_url
+    )
     say = Messages(DEFAULT_LANGUAGE)
     with gr.Blocks(title=say("app.title"), analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])
+        current = gr.State(None)  # the open saved conversation
         rated = gr.State(None)
         stored = gr.BrowserState(None, storage_key=LANGUAGE_KEY)
         with gr.Row(equal_height=False, elem_id="iom-top"):
@@ -220,6 +233,8 @@ def build_chat(
                 min_width=220,
             )
         with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=220, elem_id="iom-history-column"):
+                history = HistoryPanel(say)
             with gr.Column(scale=3, min_width=340):
                 chatbot = gr.Chatbot(
                     elem_id="iom-chat",
@@ -267,22 +282,29 @@ def build_chat(
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(sources_panel([], "./", say), elem_id="iom-sources-panel", js_on_load=None)
 
+        parts = ChatParts(
+            language=language, turns=turns, current=current, chatbot=chatbot, sources=sources,
+            question=question, rated=rated, comment_row=comment_row, status=status,
+        )  # fmt: skip
+        history.connect(saved, parts)
         labelled = [stored, language, title, chatbot, question, send, comment, send_comment, new, sources]
         private: dict[str, Any] = {"api_visibility": "private"}
-        blocks.load(calls.localise_on_load, [stored, turns], labelled, **private).then(
-            None, [language], None, js=page_language_js()
-        )
-        language.input(calls.localise, [language, turns], labelled, **private).then(
-            None, [language], None, js=page_language_js()
-        )
+        for relabelled in (
+            blocks.load(calls.localise_on_load, [stored, turns], labelled, **private),
+            language.input(calls.localise, [language, turns], labelled, **private),
+        ):
+            history.refresh_after(relabelled.then(None, [language], None, js=page_language_js()))
         answer_outputs = [chatbot, sources, turns, question, status]
         ask_options: dict[str, Any] = {"show_progress": "minimal", "show_progress_on": chatbot, **private}
         asked = [question, turns, language]
-        question.submit(calls.respond, asked, answer_outputs, **ask_options)
-        send.click(calls.respond, asked, answer_outputs, **ask_options)
-        chatbot.example_select(_example_text, None, question, **private).then(
-            calls.respond, asked, answer_outputs, **ask_options
-        )
+        for answered in (
+            question.submit(calls.respond, asked, answer_outputs, **ask_options),
+            send.click(calls.respond, asked, answer_outputs, **ask_options),
+            chatbot.example_select(_example_text, None, question, **private).then(
+                calls.respond, asked, answer_outputs, **ask_options
+            ),
+        ):
+            history.save_after(answered)
         chatbot.like(calls.rate, [turns, language], [rated, comment_row, status], **private).then(
             None, js=FOCUS_COMMENT
         )
@@ -291,12 +313,13 @@ def build_chat(
             sent(calls.comment, [rated, comment, language], comment_outputs, **private).then(
                 None, js=FOCUS_QUESTION
             )
-        new.click(
+        cleared = new.click(
             calls.new_conversation,
             [language],
             [chatbot, sources, turns, question, rated, comment_row, status],
             **private,
-        ).then(None, js=FOCUS_QUESTION)
+        )
+        history.close_after(cleared).then(None, js=FOCUS_QUESTION)
     # Past max_size Gradio tells the user the queue is full instead of making them wait minutes.
     blocks.queue(default_concurrency_limit=8, max_size=settings.max_pending_questions)
     return blocks

@@ -16,8 +16,9 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from assistant.citations import MARKER, marker_numbers
+from assistant.citations import marked_pieces, marker_numbers, marker_space
 from ui.i18n import Messages
+from ui.urls import permalink
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
@@ -32,11 +33,13 @@ AnswerDict = Mapping[str, Any]
 
 @dataclass
 class Turn:
-    """One question of the conversation and what came back (`answer` None while pending)."""
+    """One question of the conversation and what came back (`answer` None while pending);
+    `saved_id` names the saved answer (its permalink) once it is saved."""
 
     question: str
     answer: dict[str, Any] | None = None
     error: str | None = None
+    saved_id: str | None = None
 
 
 def md_text(text: str) -> str:
@@ -82,18 +85,16 @@ def answer_markdown(answer: AnswerDict, turn: int, messages: Messages) -> str:
         return f"*{text}*{md_text(hint)}"
     known = {int(c["n"]): c for c in answer.get("citations", [])}
     parts: list[str] = []
-    position = 0
-    text = str(answer.get("answer", ""))
-    for match in MARKER.finditer(text):
-        parts.append(md_text(text[position : match.start()]))
-        numbers = marker_numbers(match)
+    for before, marker in marked_pieces(str(answer.get("answer", ""))):
+        parts.append(md_text(before))
+        if marker is None:
+            continue
+        numbers = marker_numbers(marker)
         if all(n in known for n in numbers):
-            space = match.group(0)[: match.group(0).index("[")]
-            parts.append(space + "".join(_marker_link(turn, known[n], messages) for n in numbers))
+            links = "".join(_marker_link(turn, known[n], messages) for n in numbers)
+            parts.append(marker_space(marker) + links)
         else:
-            parts.append(md_text(match.group(0)))
-        position = match.end()
-    parts.append(md_text(text[position:]))
+            parts.append(md_text(marker.group(0)))
     return "".join(parts)
 
 
@@ -149,7 +150,7 @@ def sources_panel(turns: Sequence[Turn], base_url: str, messages: Messages) -> s
     last = answered[-1][0]
     for index, turn in reversed(answered):
         assert turn.answer is not None
-        sections.append(_turn_section(index, turn.question, turn.answer, links, open_=index == last))
+        sections.append(_turn_section(index, turn, turn.answer, links, open_=index == last))
     return f'<div class="iom-sources">{heading}' + "".join(sections) + "</div>"
 
 
@@ -161,7 +162,7 @@ class _Links:
     messages: Messages
 
 
-def _turn_section(index: int, question: str, answer: AnswerDict, links: _Links, open_: bool) -> str:
+def _turn_section(index: int, turn: Turn, answer: AnswerDict, links: _Links, open_: bool) -> str:
     say = links.messages.service
     notices = "".join(f"<li>{escape(say(str(n)))}</li>" for n in answer.get("notices", []))
     notes = f'<ul class="iom-notices">{notices}</ul>' if notices else ""
@@ -173,8 +174,20 @@ def _turn_section(index: int, question: str, answer: AnswerDict, links: _Links, 
     opened = " open" if open_ else ""
     return (
         f'<details class="iom-turn" data-turn="{index}"{opened}>'
-        f'<summary><span class="iom-q">{escape(_shorten(question, 140))}</span></summary>'
-        f"{notes}{body}</details>"
+        f'<summary><span class="iom-q">{escape(_shorten(turn.question, 140))}</span></summary>'
+        f"{_permalink(turn, links)}{notes}{body}</details>"
+    )
+
+
+def _permalink(turn: Turn, links: _Links) -> str:
+    """The saved answer's link, to share with colleagues who may read its sources."""
+    if turn.saved_id is None:
+        return ""
+    said = links.messages("source.permalink_of", question=_shorten(turn.question, 140))
+    href = escape(permalink(links.base_url, turn.saved_id))
+    return (
+        f'<p class="iom-permalink"><a href="{href}" target="_blank" rel="noopener" '
+        f'aria-label="{escape(said)}">{escape(links.messages("source.permalink"))}</a></p>'
     )
 
 
@@ -183,11 +196,11 @@ def _citation_item(turn: int, citation: AnswerDict, retrieved: Sequence[AnswerDi
     source_id = str(citation["source_id"])
     page = citation.get("page")
     quote_text = str(citation.get("quote", ""))
-    passage = _passage_for(citation, retrieved)
+    passage = passage_for(citation, retrieved)
     if passage is None:
         shown = f"<mark>{escape(quote_text)}</mark>"
     else:
-        shown = highlight(passage, quote_text.split(QUOTE_JOIN))
+        shown = highlight(str(passage.get("text", "")), quote_text.split(QUOTE_JOIN))
     messages = links.messages
     label = citation_label(citation, messages)
     return (
@@ -253,10 +266,10 @@ def _meta(source_id: str, page: object, messages: Messages) -> str:
     return f"{where}{escape(source_id)}"
 
 
-def _passage_for(citation: AnswerDict, retrieved: Sequence[AnswerDict]) -> str | None:
+def passage_for(citation: AnswerDict, retrieved: Sequence[AnswerDict]) -> AnswerDict | None:
     """The retrieved passage of the citation's source that holds most of its quote."""
     parts = [p for p in str(citation.get("quote", "")).split(QUOTE_JOIN) if p.strip()]
-    best: tuple[int, str] | None = None
+    best: tuple[int, AnswerDict] | None = None
     for passage in retrieved:
         if passage.get("source_id") != citation.get("source_id"):
             continue
@@ -265,7 +278,7 @@ def _passage_for(citation: AnswerDict, retrieved: Sequence[AnswerDict]) -> str |
         text = str(passage.get("text", ""))
         found = sum(1 for p in parts if _find(text, p) is not None)
         if found and (best is None or found > best[0]):
-            best = (found, text)
+            best = (found, passage)
     return best[1] if best else None
 
 

@@ -99,7 +99,15 @@ CSS = """
   border: 1px dashed #64748b; }
 .iom-notices { margin: 0.3rem 0; padding-left: 1rem; font-size: 0.75rem;
   color: var(--body-text-color-subdued); }
+#iom-history-heading h2 { margin: 0; font-size: 1rem; }
+#iom-history > .wrap:not([data-testid]) { flex-direction: column; flex-wrap: nowrap; max-height: 50vh;
+  overflow-y: auto; }
+#iom-history label { font-size: 0.85rem; line-height: 1.3; }
+#iom-export-link a, .iom-permalink { font-size: 0.85rem; }
+.iom-permalink { margin: 0.25rem 0; }
+.iom-confirm-text { margin: 0.2rem 0; font-size: 0.9rem; }
 @media (max-width: 640px) {
+  #iom-history > .wrap:not([data-testid]) { max-height: 30vh; }
   .iom-sources { max-height: none; overflow-y: visible; }
   #iom-header h1 { font-size: 1.15rem; }
 }

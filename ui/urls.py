@@ -1,5 +1,5 @@
-"""The public address of the running server, as the browser sees it (proxies included), and a
-request's path as the app routes it."""
+"""The public address of the running server, as the browser sees it (proxies included), the
+address of a saved answer (its permalink), and a request's path as the app routes it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
+PERMALINK_ROUTE = "/a/{answer_id}"  # a saved answer's page (ui/permalink.py)
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 
@@ -56,6 +57,11 @@ def public_base_url(headers: Mapping[str, str], scheme: str, host: str, root_pat
     if not _PREFIX.match(prefix):
         prefix = ""
     return f"{scheme}://{host}{prefix}/"
+
+
+def permalink(base_url: str, answer_id: str) -> str:
+    """The address of a saved answer's page, under the app's address `base_url`."""
+    return base_url + PERMALINK_ROUTE.removeprefix("/").format(answer_id=answer_id)
 
 
 def _first(value: str | None) -> str | None:
