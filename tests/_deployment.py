@@ -254,8 +254,13 @@ class Deployment:
         )
         _wait_for(f"{self.url}/api/health", self._nginx, "nginx", 30, log)
 
-    def upstreams(self, since_line: int = 0) -> list[str]:
-        """The `upstream=` field of each access-log line from `since_line` on ("a", "b", "a,b"...)."""
+    def upstreams(self, since_line: int = 0, wait_for: int = 0) -> list[str]:
+        """The `upstream=` field of each access-log line from `since_line` on ("a", "b", "a,b"...);
+        with `wait_for`, once that many lines are there (nginx logs a request once it has ended)."""
+        deadline = time.monotonic() + 10
+        while self.access_lines() - since_line < wait_for:
+            assert time.monotonic() < deadline, f"fewer than {wait_for} requests in nginx's access log"
+            time.sleep(0.1)
         names = {r.address: r.name for r in self.replicas.values()}
         found = []
         for line in self.access_log.read_text(encoding="utf-8").splitlines()[since_line:]:
