@@ -369,7 +369,7 @@ class Load:
     def wait_answers(self, count: int, after: float, seconds: float) -> None:
         """Block until `count` questions asked after `after` have finished (or fail the test)."""
         deadline = time.monotonic() + seconds
-        while len([o for o in self.between(after, float("inf"))]) < count:
+        while len(self.between(after, float("inf"))) < count:
             if time.monotonic() > deadline:
                 pytest.fail(f"fewer than {count} answers in {seconds:g} s through nginx")
             time.sleep(0.1)
