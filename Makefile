@@ -14,7 +14,7 @@ LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -D
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: serve test install install-test corpus lint clean
+.PHONY: serve test install install-test nginx corpus deploy-test lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -37,6 +37,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }  # axe-core, for the a11y tests
 	touch $@
 
+# nginx for the deployment test (tests/test_deployment.py), from Debian like Chromium.
+nginx:
+	@[ -x /usr/sbin/nginx ] || { apt-get update -qq && apt-get install -y -qq nginx; }
+
 # Set up, ingest corpus/ when it changed (incremental: nothing is embedded when it did not), serve the chat.
 serve: install
 	$(BIN)/iom-assistant ingest
@@ -47,11 +51,17 @@ serve: install
 corpus: install
 	$(BIN)/python -m evaluation.corpus $(if $(IOM_ASSISTANT_EVAL_CORPUS),--from $(IOM_ASSISTANT_EVAL_CORPUS))
 
-test: install-test corpus
+test: install-test nginx corpus
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/vulture assistant ingest ui evaluation vulture_whitelist.py --min-confidence 60
 	$(BIN)/python -m pytest
+
+# The README's deployment at scale, run for real on loopback: chroma run, the ingest job, two
+# replicas and nginx with deploy/nginx/iom-assistant.conf.template; a replica is killed and
+# restarted and a document changed under load. Prints the figures (also in test-artifacts/deployment.json).
+deploy-test: install-test nginx
+	$(BIN)/python -m pytest tests/test_deployment.py -m deployment
 
 clean:
 	rm -rf $(VENV) .iom-index .iom-feedback.sqlite3 .iom-conversations.sqlite3* test-artifacts

@@ -64,10 +64,6 @@ def _entry(row: tuple[Any, ...]) -> ManifestEntry:
     return ManifestEntry(source_id, root, sha256, size, status, chunks, pages, title, readers)
 
 
-# meta key: the time an ingest run that changed the index ended. A server that saw the previous
-# one brings its in-memory indexes in step: it adds new chunks, drops removed ones and re-reads the
-# chunks of sources updated since (their readers or title may have changed, not their text).
-GENERATION = "generation"
 COMPLETE = "complete"  # meta key: "1" once an ingest run has finished, "0" while one runs or was cut short
 
 
@@ -164,18 +160,6 @@ class Manifest:
                     time.time(),
                 ),
             )
-
-    def updated_since(self, generation: str) -> list[str]:
-        """The sources written after the ingest run that ended at `generation` (see GENERATION);
-        all of them when `generation` is not a time."""
-        try:
-            since = float(generation)
-        except ValueError:
-            since = 0.0
-        rows = self._db().execute(
-            "SELECT source_id FROM files WHERE updated_at > ? ORDER BY source_id", (since,)
-        )
-        return [str(r[0]) for r in rows]
 
     def set_groups(self, source_id: str, groups: tuple[str, ...]) -> None:
         """Record who may read a source whose chunks were relabelled."""

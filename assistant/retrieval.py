@@ -24,7 +24,6 @@ from assistant.documents import Chunk
 from assistant.filters import ChunkFilter
 from assistant.index import Index
 from assistant.lexical import LexicalIndex
-from assistant.manifest import GENERATION
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
@@ -82,30 +81,29 @@ class Retriever:
             return
         with self._sync_lock:
             self._checked_at = now
-            manifest = self.index.manifest
-            state = (manifest.get_meta(GENERATION), self.index.store.count())
+            store = self.index.store
+            # The store's own marks, not a local file: a replica on another host sees them too.
+            state = (store.generation(), store.count())
             if state == self._seen_state:
                 return
-            stored = self.index.store.all_ids()
+            stored = store.all_ids()
             known = self.lexical.chunk_ids
             gone = known - stored
             new = sorted(stored - known)
             self.lexical.remove(gone)
             self.dense.remove(gone)
-            seen = self._seen_state[0] if self._seen_state else None
-            if seen is not None:  # sources rewritten since: their chunks may have new readers
-                for source_id in manifest.updated_since(seen):
-                    kept = self.index.store.get_chunks(sorted(self.index.store.chunk_ids(source_id) & known))
-                    self.lexical.refresh(kept)
-                    if self.bridge is not None:  # a document now everyone's teaches its words
-                        self.bridge.add(kept)
+            if self._seen_state is not None:  # chunks rewritten since: they may have new readers
+                kept = store.get_chunks(sorted(store.updated_since(self._seen_state[0]) & (known - gone)))
+                self.lexical.refresh(kept)
+                if self.bridge is not None:  # a document now everyone's teaches its words
+                    self.bridge.add(kept)
             for start in range(0, len(new), 5000):
                 batch = new[start : start + 5000]
-                chunks = self.index.store.get_chunks(batch)
+                chunks = store.get_chunks(batch)
                 self.lexical.add(chunks)
                 if self.bridge is not None:
                     self.bridge.add(chunks)
-                self.dense.add(self.index.store.vectors(batch))
+                self.dense.add(store.vectors(batch))
             self._seen_state = state
             self._readers = {c.source_id: c.groups for c in self.lexical_candidates() if c.groups}
             if new:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _META_FIELDS = ("source_id", "title", "format", "page", "heading", "language", "published", "url")
+# Collection metadata: the time an ingest run that changed the collection ended. Every process that
+# reads the store (a replica on another host included) compares it with the one it saw last and
+# brings its in-memory indexes in step: new chunks in, removed ones out, and the chunks written since
+# (UPDATED_AT, in each chunk's metadata, same clock) re-read for their new readers or title.
+GENERATION = "generation"
+UPDATED_AT = "updated_at"
 
 
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
@@ -145,6 +152,45 @@ class ChromaStore:
             return None
         return (collection.metadata or {}).get("embedding_model")
 
+    def generation(self) -> str | None:
+        """The GENERATION the last ingest run wrote, read afresh from Chroma (None before any).
+
+        A collection dropped and created again by `ingest --rebuild` elsewhere is reopened.
+        """
+        try:
+            collection = self._open_client().get_collection(self.collection_name, embedding_function=None)
+        except Exception:  # the collection does not exist (yet, or while a rebuild runs)
+            return None
+        if self._collection is not None and collection.id != self._collection.id:
+            self._collection = None  # rebuilt: the next call opens (and checks) the new one
+        value = (collection.metadata or {}).get(GENERATION)
+        return None if value is None else str(value)
+
+    def set_generation(self, value: str) -> None:
+        """Tell every reader of the store that an ingest run changed it (see GENERATION)."""
+        self._col()  # creates the collection if need be, checking its model
+        collection = self._open_client().get_collection(self.collection_name, embedding_function=None)
+        # modify() replaces the whole metadata: keep the rest (the embedding model)
+        collection.modify(metadata={**(collection.metadata or {}), GENERATION: value})
+
+    def updated_since(self, generation: str | None) -> set[str]:
+        """Ids of the chunks written or relabelled after the run that ended at `generation`
+        (every stamped chunk when it is None or not a time)."""
+        try:
+            since = float(generation) if generation is not None else 0.0
+        except ValueError:
+            since = 0.0
+        where: Any = {UPDATED_AT: {"$gt": since}}
+        found: set[str] = set()
+        col = self._col()
+        offset, page = 0, 20000
+        while True:
+            result = col.get(where=where, include=[], limit=page, offset=offset)
+            found.update(result["ids"])
+            if len(result["ids"]) < page:
+                return found
+            offset += page
+
     def drop(self) -> None:
         """Delete the whole collection (for --rebuild)."""
         client = self._open_client()
@@ -159,13 +205,14 @@ class ChromaStore:
             return
         col = self._col()
         step = self._open_client().get_max_batch_size()
+        written = time.time()
         for start in range(0, len(chunks), step):
             part = chunks[start : start + step]
             col.upsert(
                 ids=[c.chunk_id for c in part],
                 embeddings=vectors[start : start + step],
                 documents=[c.text for c in part],
-                metadatas=[chunk_metadata(c) for c in part],
+                metadatas=[{**chunk_metadata(c), UPDATED_AT: written} for c in part],
             )
 
     def delete(self, chunk_ids: Sequence[str]) -> None:
@@ -183,9 +230,11 @@ class ChromaStore:
             return
         col = self._col()
         step = self._open_client().get_max_batch_size()
+        written = time.time()
         for start in range(0, len(chunks), step):
             part = chunks[start : start + step]
-            col.update(ids=[c.chunk_id for c in part], metadatas=[chunk_metadata(c) for c in part])
+            metadatas: list[Any] = [{**chunk_metadata(c), UPDATED_AT: written} for c in part]
+            col.update(ids=[c.chunk_id for c in part], metadatas=metadatas)
 
     def vectors_for(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """Stored vectors of any chunk with the same embedding text, by text digest.

@@ -36,7 +36,7 @@ import numpy as np
 from assistant.documents import Chunk, SourceDocument
 from assistant.errors import AssistantError, DocumentError, IndexUnavailableError
 from assistant.index import Index
-from assistant.manifest import COMPLETE, GENERATION, ManifestEntry
+from assistant.manifest import COMPLETE, ManifestEntry
 from assistant.settings import Settings
 from assistant.store import text_sha
 from ingest.access import relabel_source
@@ -163,8 +163,8 @@ class Ingestor:
             self._index_files(todo, summary)
             self._remove_missing(files, roots, summary, scan_store=fresh_manifest)
             if summary.chunks_added or summary.chunks_removed or summary.files_indexed or relabel:
-                # tells running servers to bring their indexes in step (GENERATION)
-                self.index.manifest.set_meta(GENERATION, f"{time.time():.6f}")
+                # tells running servers, wherever they run, to bring their indexes in step
+                self.index.store.set_generation(f"{time.time():.6f}")
             summary.chunks_total = self.index.store.count()
             self.index.manifest.set_meta(COMPLETE, "1")
         summary.seconds = time.perf_counter() - started

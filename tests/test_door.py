@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 from collections.abc import Iterator
 
@@ -99,11 +100,50 @@ def test_clients_that_trickle_a_body_hold_no_question_slot(small: str) -> None:
             connection.close()
 
 
-def test_one_client_cannot_take_every_question_slot(small: str) -> None:
+def _burst(url: str, forwarded_for: list[str | None]) -> list[int]:
+    """Questions asked at once, each with its X-Forwarded-For (None: none); their statuses."""
+
     async def burst() -> list[int]:
-        async with httpx.AsyncClient(base_url=small, timeout=60) as client:
-            asks = [client.post("/api/ask", json={"question": BUDVA_QUESTION}) for _ in range(6)]
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            asks = [
+                client.post("/api/ask", json={"question": BUDVA_QUESTION}, headers=_forwarded(address))
+                for address in forwarded_for
+            ]
             return [r.status_code for r in await asyncio.gather(*asks)]
 
-    statuses = asyncio.run(burst())
+    return asyncio.run(burst())
+
+
+def _forwarded(address: str | None) -> dict[str, str]:
+    return {"X-Forwarded-For": address} if address else {}
+
+
+def test_one_client_cannot_take_every_question_slot(small: str) -> None:
+    statuses = _burst(small, [None] * 6)
     assert 200 in statuses and 429 in statuses and set(statuses) <= {200, 429}, statuses
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(small: str) -> None:
+    """nginx on loopback (a trusted proxy) passes each user's address in X-Forwarded-For: users
+    behind it do not share one client's limit, and one of them is still held to it."""
+    one = _burst(small, ["203.0.113.7"] * 4)
+    assert 429 in one and set(one) <= {200, 429}, one
+    three = _burst(small, ["198.51.100.9, 203.0.113.1", "203.0.113.2", "203.0.113.3"])
+    assert three == [200, 200, 200], three
+
+
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies() -> None:
+    from starlette.requests import HTTPConnection
+
+    from ui.door import Door
+
+    door = Door(trusted_proxies=(ipaddress.ip_network("10.0.0.5"),))
+
+    def address(peer: str, forwarded: str) -> str:
+        headers = [(b"x-forwarded-for", forwarded.encode())]
+        return door.client(HTTPConnection({"type": "http", "client": (peer, 4000), "headers": headers}))
+
+    assert address("10.0.0.5", "198.51.100.9, 203.0.113.4") == "203.0.113.4"  # the last, as nginx saw it
+    assert address("10.0.0.5", "203.0.113.4, 10.0.0.5") == "203.0.113.4"  # past another trusted proxy
+    assert address("192.0.2.1", "203.0.113.4") == "192.0.2.1"  # anyone can write the header
+    assert address("10.0.0.5", "not-an-address") == "10.0.0.5"

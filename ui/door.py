@@ -87,7 +87,24 @@ class Door:
 
     def client(self, request: HTTPConnection) -> str:
         """Whom per-client limits count the request against: its user, else its address."""
-        return self.user(request) or (request.client.host if request.client else "")
+        return self.user(request) or self.address(request)
+
+    def address(self, request: HTTPConnection) -> str:
+        """The client's address: the connection's, or, on a connection from a trusted proxy, the
+        last X-Forwarded-For entry that is not itself a trusted proxy (the one the proxy saw;
+        entries before it are the client's to write). Behind nginx, each user is their own client."""
+        host = request.client.host if request.client else ""
+        if not self.from_trusted_proxy(request):
+            return host
+        forwarded = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        for entry in reversed([e.strip() for e in forwarded if e.strip()]):
+            try:
+                address = ipaddress.ip_address(entry)
+            except ValueError:
+                return host  # a malformed list: count the proxy
+            if not any(address in network for network in self.trusted_proxies):
+                return str(address)
+        return host
 
     def admits(self, request: HTTPConnection) -> bool:
         return not self.locked or self.user(request) is not None
