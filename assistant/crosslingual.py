@@ -92,6 +92,9 @@ class Gloss:
     translated: tuple[tuple[str, str, float], ...] = ()  # (question word, document word, similarity)
     unknown: tuple[str, ...] = ()  # question words that neither the documents nor a gloss know
     english: str = ""  # the question in English, when a language model rendered it (also in `question`)
+    # Glossary English for question words the documents also use, as in Spanish titles of the
+    # CSV export ("Derechos"): not searched, but a passage holding "rights" agrees with the word.
+    listed: tuple[tuple[str, str], ...] = ()
 
     @property
     def foreign(self) -> bool:
@@ -104,8 +107,11 @@ class Gloss:
         return f"{self.question} {' '.join(self.added)}" if self.added else self.question
 
     def translations(self, word: str) -> list[str]:
-        """Document words glossing one (folded) question word."""
-        return [target for source, target, _ in self.translated if source == word]
+        """Document words glossing one (folded) question word, and its glossary English."""
+        glossed = [target for source, target, _ in self.translated if source == word]
+        return glossed + [
+            target for source, target in self.listed if source == word and target not in glossed
+        ]
 
 
 def vocabulary_words(text: str) -> list[str]:
@@ -205,7 +211,13 @@ class CrossLingualBridge:
                 gloss_with(word, *match)
         glossed = {source for source, _, _ in translated}
         unknown = tuple(w for w in asked if w not in glossed)
-        return Gloss(question, tuple(added), tuple(translated), unknown)
+        equivalents: list[tuple[str, str]] = []
+        if self.lexicon is not None and 2 * sum(bool(listed.get(w)) for w in asked) >= len(asked):
+            # a question in a listed language (not English with a typo): its words the documents
+            # also use get their glossary English for agreement
+            for word in (w for w in vocabulary_words(question) if w not in asked):
+                equivalents += [(word, target) for target in self.lexicon.english(word)]
+        return Gloss(question, tuple(added), tuple(translated), unknown, listed=tuple(equivalents))
 
     # -- internals (called with the lock held) -------------------------------------------
 

@@ -89,6 +89,9 @@ MONTHS = {
     # Spanish
     "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
     "agosto": 8, "septiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    # Albanian
+    "janar": 1, "shkurt": 2, "prill": 4, "maj": 5, "qershor": 6, "korrik": 7, "gusht": 8,
+    "shtator": 9, "tetor": 10, "nëntor": 11, "nentor": 11, "dhjetor": 12,
 }  # fmt: skip
 ENGLISH_MONTHS = tuple(name for name, _ in sorted(list(MONTHS.items())[:12], key=lambda item: item[1]))
 

@@ -103,6 +103,26 @@ def test_capitalised_words_of_a_foreign_question_count_when_the_documents_hold_t
     assert question_entities(gloss.question, gloss, STATS) == ["Budva"]
 
 
+def test_a_month_of_a_foreign_question_must_agree_in_any_language() -> None:
+    gloss = Gloss("¿Cuántas quejas recibió la OIM en noviembre de 2023?", ("complaints",),
+                  (("quejas", "complaints", 1.0),), listed=(("recibio", "received"),))  # fmt: skip
+    entities = question_entities(gloss.question, gloss, STATS)
+    assert entities == ["OIM", "noviembre", "2023"]
+    assert missing_entities(entities[1:], "In November 2023, IOM received 40 complaints.", gloss) == []
+    assert missing_entities(entities[1:], "In October 2023, IOM received 40 complaints.", gloss) == [
+        "noviembre"
+    ]
+    assert missing_entities(["nëntor"], "Në nëntor 2023 ...") == [], "Albanian months are months too"
+
+
+def test_glossary_english_lets_a_word_the_documents_also_use_agree() -> None:
+    gloss = Gloss("¿Qué dice la Convención sobre los Derechos del Niño?", listed=(("derechos", "rights"),),
+                  translated=(("convencion", "convention", 0.8),))  # fmt: skip
+    assert gloss.translations("derechos") == ["rights"]
+    assert missing_entities(["Derechos"], "the Convention on the Rights of the Child", gloss) == []
+    assert missing_entities(["Derechos"], "the Convention on the Status of Refugees", gloss) == ["Derechos"]
+
+
 def test_word_coverage_weights_rare_words_and_ignores_unknown_ones() -> None:
     coverage, rarest = word_coverage(["complaints", "Denmark", "zzzz"], "complaints in 2023", STATS)
     assert 0 < coverage < 1, "complaints found, Denmark not, zzzz not counted"

@@ -49,3 +49,16 @@ def test_the_bridge_glosses_from_the_list_before_the_encoder(tmp_path: Path) -> 
     question = "Kush financoi takimin e policisë kufitare?"  # Albanian: who funded the border police meeting
     assert "border" not in plain.gloss(question).translations("kufitare"), "the encoder knows no Albanian"
     assert listed.gloss(question).translations("kufitare") == ["border"]
+
+
+@pytest.mark.integration
+def test_words_the_documents_also_use_get_their_glossary_english_in_a_listed_language(tmp_path: Path) -> None:
+    text = "Rights of migrants: derechos de los migrantes. The report was published."
+    chunk = Chunk(chunk_id="c", source_id="a.txt", text=text, title="", format="text", ordinal=0)
+    bridge = CrossLingualBridge(make_embedder(DEFAULT_EMBEDDING_MODEL), tmp_path,
+                                Lexicon({"derechos": ("rights",), "informe": ("report",)}))  # fmt: skip
+    bridge.add([chunk])
+    spanish = bridge.gloss("¿Qué derechos menciona el informe?")
+    assert ("derechos", "rights") in spanish.listed, "a document word, glossed for agreement"
+    assert "rights" not in spanish.added, "but not searched"
+    assert bridge.gloss("Which derechos did the reprot name?").listed == (), "English with a typo"

@@ -27,7 +27,7 @@ from assistant.answering.fitted import DECISION, LogisticModel, load_model
 from assistant.crosslingual import Gloss
 from assistant.lexical import stem, terms
 from assistant.notices import service_text
-from assistant.text import STOPWORDS, fold, is_acronym, words
+from assistant.text import MONTHS, STOPWORDS, fold, is_acronym, words
 
 
 class TermStatistics(Protocol):
@@ -61,6 +61,9 @@ _QUESTION_WORDS = frozenset(
 )
 
 
+_MONTH_NAMES = {
+    n: [fold(name) for name, number in MONTHS.items() if number == n] for n in set(MONTHS.values())
+}
 _ENTITY = re.compile(r"[^\W_]+(?:[./\-][^\W_]+)*")
 
 
@@ -91,7 +94,9 @@ def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics)
             if len(token) >= 2:  # "4" in "who paid 4 the projects" is no entity
                 found.append(token)
         elif foreign:
-            if acronym or (capitalised and any(stats.is_name(v) for v in as_written)):
+            # a month is as specific as a year: "noviembre de 2023" is not October's figure
+            month = folded in MONTHS and len(folded) >= 4
+            if acronym or month or (capitalised and any(stats.is_name(v) for v in as_written)):
                 found.append(token)
         elif acronym or (capitalised and (not known or any(stats.is_name(v) for v in variants))):
             found.append(token)
@@ -101,6 +106,7 @@ def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics)
 def _variants(entity: str, gloss: Gloss | None) -> set[str]:
     """The entity and its glosses, as index terms ("Asia-Pacific" also as its parts)."""
     parts = {p for w in words(entity) for p in {w, *re.split(r"[-/]", w)} if p}
+    parts |= {name for p in parts if p in MONTHS for name in _MONTH_NAMES[MONTHS[p]]}  # in any language
     variants = {stem(p) for p in parts}
     if gloss is not None:
         for part in parts:
