@@ -191,7 +191,9 @@ class Manifest:
             db.execute("DELETE FROM files WHERE source_id = ?", (source_id,))
 
     def clear(self) -> None:
-        """Forget everything (rebuild, or the manifest described another store)."""
+        """Forget everything (rebuild, or the manifest described another store), in one step that
+        leaves the index marked incomplete (COMPLETE) until a run ends."""
         with self._tx() as db:
             db.execute("DELETE FROM files")
             db.execute("DELETE FROM meta")
+            db.execute("INSERT INTO meta (key, value) VALUES (?, '0')", (COMPLETE,))

@@ -14,6 +14,11 @@ Files gone from disk lose their chunks, then their entry. Whatever step a kill
 interrupts, the next run redoes that file from step 1 and reaches the same ids a
 clean run produces. A file that fails to load keeps its previous chunks.
 
+The manifest marks the index incomplete (COMPLETE) before the run's first write and complete
+after its last, so an index cut short, a `--rebuild` included, never claims to be complete. A run
+that finds the store holding fewer chunks than the manifest lists (a collection dropped or lost
+under it) reads every file again, reusing whatever vectors are left.
+
 Over 300 lines on purpose: the crash-safe order of manifest, store and vectors (steps 1-4) is
 checked by reading it in one place; loading, cleaning and chunking live in their own modules.
 """
@@ -152,10 +157,10 @@ class Ingestor:
             files, roots, refused = discover(paths, self.options.ignore)
             summary.files_seen = len(files) + len(refused)
             summary.files_failed.extend(refused)
-            fresh_manifest = self._open(files)
             # Until this run ends, the index does not claim to be complete (a killed run, a
             # --rebuild cut short): /api/health says "incomplete".
             self.index.manifest.set_meta(COMPLETE, "0")
+            fresh_manifest = self._open()
             todo, relabel = self._changed(files, summary)
             for file in relabel:
                 relabel_source(self.index, file.source_id, file.groups)
@@ -172,23 +177,32 @@ class Ingestor:
 
     # -- set-up -----------------------------------------------------------------------
 
-    def _open(self, files: Sequence[SourceFile]) -> bool:
-        """Check model, reset for --rebuild, discard a manifest of another store.
+    def _open(self) -> bool:
+        """Check model, reset for --rebuild, discard a manifest of another store, re-read every
+        file when the store lost chunks the manifest lists.
 
         Returns True when the manifest starts empty while the store may hold chunks.
         """
         manifest, store = self.index.manifest, self.index.store
         if self.options.rebuild:
-            store.drop()
+            # The manifest first: a kill between the two leaves chunks no entry vouches for
+            # (orphans the next run removes), never entries vouching for chunks that are gone.
             manifest.clear()
-        store.count()  # opens the collection; raises on a model mismatch
+            store.drop()
+        stored = store.count()  # opens the collection; raises on a model mismatch
         identity = self.index.store_identity
         fresh = manifest.get_meta("store") != identity
         if fresh:
             manifest.clear()
             manifest.set_meta("store", identity)
-        if manifest.get_meta("pipeline") != PIPELINE_VERSION:
-            for entry in manifest.entries().values():
+        entries = manifest.entries().values()
+        listed = sum(e.chunks for e in entries if e.status == "indexed")
+        if stored < listed:
+            log.warning(
+                "the store holds %d chunks, the manifest lists %d: reading every file again", stored, listed
+            )
+        if stored < listed or manifest.get_meta("pipeline") != PIPELINE_VERSION:
+            for entry in entries:
                 manifest.mark_pending(entry.source_id, entry.root, entry.sha256, entry.size)
             manifest.set_meta("pipeline", PIPELINE_VERSION)
         return fresh
