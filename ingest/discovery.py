@@ -40,7 +40,8 @@ def discover(
     """Files to ingest under each path, the roots they belong to, and files refused.
 
     A folder is walked recursively (source ids relative to it); a file is its own
-    root's only member (source id = its name). A link that leads out of its folder is
+    root's only member (source id = its name). A folder that holds no document is an error naming
+    it: an unmounted or emptied folder must not empty the index. A link that leads out of its folder is
     refused: the corpus must not serve files from elsewhere on the machine. So is a file under
     a faulty access file (ingest/access.py): it is not indexed rather than shown to everyone.
     """
@@ -53,10 +54,7 @@ def discover(
         if path.is_dir():
             roots.append(path)
             inside = sorted(p for p in path.rglob("*") if p.is_file())
-            if not inside:
-                raise DocumentError(
-                    f"{given} holds no files: put the documents in it or name the folder that holds them"
-                )
+            before = len(found) + len(refused)
             for file in inside:
                 rel = file.relative_to(path)
                 if any(_ignored(part, ignore) for part in rel.parts):
@@ -74,6 +72,12 @@ def discover(
                     found.append(SourceFile(path, file, rel.as_posix(), access.groups(file, path)))
                 except DocumentError as exc:
                     refused.append(FileFailure(str(file), str(exc)))
+            if len(found) + len(refused) == before:
+                never = f" (only {', '.join(sorted({p.name for p in inside})[:3])}, which are never indexed)"
+                raise DocumentError(
+                    f"{given} holds no documents{never if inside else ''}: put the documents in it "
+                    "or name the folder that holds them"
+                )
         elif path.is_file():
             try:
                 found.append(SourceFile(path.parent, path, path.name, access.groups(path, path.parent)))

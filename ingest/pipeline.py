@@ -17,7 +17,9 @@ clean run produces. A file that fails to load keeps its previous chunks.
 The manifest marks the index incomplete (COMPLETE) before the run's first write and complete
 after its last, so an index cut short, a `--rebuild` included, never claims to be complete. A run
 that finds the store holding fewer chunks than the manifest lists (a collection dropped or lost
-under it) reads every file again, reusing whatever vectors are left.
+under it) reads every file again, reusing whatever vectors are left. A run that would remove
+more than half of a folder's indexed files stops before writing anything (a moved or unmounted
+folder looks the same), unless told they were deleted on purpose.
 
 Over 300 lines on purpose: the crash-safe order of manifest, store and vectors (steps 1-4) is
 checked by reading it in one place; loading, cleaning and chunking live in their own modules.
@@ -157,6 +159,7 @@ class Ingestor:
             files, roots, refused = discover(paths, self.options.ignore)
             summary.files_seen = len(files) + len(refused)
             summary.files_failed.extend(refused)
+            self._check_removals(files, roots)
             # Until this run ends, the index does not claim to be complete (a killed run, a
             # --rebuild cut short): /api/health says "incomplete".
             self.index.manifest.set_meta(COMPLETE, "0")
@@ -376,6 +379,23 @@ class Ingestor:
 
     # -- removal ------------------------------------------------------------------------
 
+    def _check_removals(self, files: Sequence[SourceFile], roots: Sequence[Path]) -> None:
+        """Stop, before anything is written, a run that would remove more than half of the indexed
+        files of one of its folders, unless they were deleted on purpose."""
+        if self.options.allow_mass_removal:
+            return
+        present = {str(f.path) for f in files}
+        entries = self.index.manifest.entries().values()
+        for root in roots:
+            under = [e for e in entries if e.path.is_relative_to(root)]
+            gone = [e for e in under if str(e.path) not in present]
+            if 2 * len(gone) > len(under):
+                raise DocumentError(
+                    f"{len(gone)} of the {len(under)} indexed files are gone from {root}: nothing was "
+                    "changed, since a moved or unmounted folder would empty the index. If they were "
+                    "deleted on purpose, run ingest again with --allow-mass-removal"
+                )
+
     def _remove_missing(
         self, files: Sequence[SourceFile], roots: Sequence[Path], summary: IngestSummary, scan_store: bool
     ) -> None:
@@ -385,13 +405,6 @@ class Ingestor:
         root_names = {str(r) for r in roots}
         under_roots = [e for e in manifest.entries().values() if e.root in root_names]
         gone = [e.source_id for e in under_roots if e.source_id not in present]
-        if 2 * len(gone) > len(under_roots) and not self.options.allow_mass_removal:
-            folders = ", ".join(sorted(root_names))
-            raise DocumentError(
-                f"{len(gone)} of the {len(under_roots)} indexed files are gone from {folders}: nothing "
-                "was removed, since a moved or unmounted folder would empty the index. If they were "
-                "deleted on purpose, run ingest again with --allow-mass-removal"
-            )
         if scan_store:  # no trustworthy manifest: anything in the store not on disk is an orphan
             gone.extend(sorted(store.source_ids() - present - set(gone)))
         for source_id in gone:

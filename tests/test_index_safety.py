@@ -1,13 +1,17 @@
 """Index safety (#11, point 6): a cut-short `--rebuild` never leaves an index that claims to be
-complete."""
+complete; a run that would remove most of a folder's files, or a folder without documents, stops
+and changes nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from assistant.access import ACCESS_FILE
+from assistant.errors import DocumentError
 from assistant.index import Index
 from assistant.manifest import Manifest
 from assistant.service import AssistantService
@@ -16,6 +20,7 @@ from assistant.store import ChromaStore
 from tests.test_ingest import ingest, snapshot
 
 pytestmark = pytest.mark.integration
+
 
 def _folder(base: Path, name: str, files: dict[str, str]) -> Path:
     folder = base / name
@@ -27,7 +32,9 @@ def _folder(base: Path, name: str, files: dict[str, str]) -> Path:
 
 def _notes(base: Path, name: str, count: int) -> Path:
     return _folder(
-        base, name, {f"note-{i}.txt": f"Field note {i} of {name}: office {i} opened." for i in range(count)}
+        base,
+        name,
+        {f"{name}-note-{i}.txt": f"Field note {i} of {name}: office {i} opened." for i in range(count)},
     )
 
 
@@ -106,7 +113,7 @@ def test_a_store_that_lost_chunks_is_read_again(hash_settings: Settings, tmp_pat
     ingest(hash_settings, corpus)
     expected = snapshot(hash_settings)
     index = Index.from_settings(hash_settings)
-    index.store.delete(sorted(index.store.chunk_ids("note-2.txt")))
+    index.store.delete(sorted(index.store.chunk_ids("corpus-note-2.txt")))
     index.manifest.close()
     assert _status(hash_settings) == "incomplete"
 
@@ -114,3 +121,54 @@ def test_a_store_that_lost_chunks_is_read_again(hash_settings: Settings, tmp_pat
     assert repaired.chunks_embedded == 1 and repaired.chunks_added == 1
     assert snapshot(hash_settings) == expected
     assert _status(hash_settings) == "ok"
+
+
+# -- removals -----------------------------------------------------------------------------------
+
+
+def test_most_of_one_folder_gone_stops_the_run_before_anything_changes(
+    hash_settings: Settings, tmp_path: Path
+) -> None:
+    """Two of one folder's three files gone: the run stops, naming that folder, although the two
+    are few beside the other folder's six; a file changed meanwhile is not written either."""
+    big, small = _notes(tmp_path, "big", 6), _notes(tmp_path, "small", 3)
+    ingest(hash_settings, big, small)
+    before = snapshot(hash_settings)
+    (small / "small-note-0.txt").unlink()
+    (small / "small-note-1.txt").unlink()
+    (big / "big-note-0.txt").write_text("A changed note about the office in Durres.\n", encoding="utf-8")
+
+    with pytest.raises(
+        DocumentError,
+        match=rf"2 of the 3 indexed files are gone from {re.escape(str(small))}.*--allow-mass-removal",
+    ):
+        ingest(hash_settings, big, small)
+    assert snapshot(hash_settings) == before, "nothing stored is lost, nothing is written"
+    assert _status(hash_settings) == "ok", "a stopped run does not leave the index incomplete"
+
+    done = ingest(hash_settings, big, small, allow_mass_removal=True)
+    assert done.files_removed == 2 and done.files_indexed == 1
+
+
+def test_a_folder_without_documents_is_an_error_naming_it(hash_settings: Settings, tmp_path: Path) -> None:
+    corpus = _notes(tmp_path, "corpus", 2)
+    ingest(hash_settings, corpus)
+    before = snapshot(hash_settings)
+    for file in corpus.iterdir():
+        file.unlink()
+    (corpus / "README.md").write_text("# Documents go here\n", encoding="utf-8")
+    (corpus / ACCESS_FILE).write_text("hr\n", encoding="utf-8")
+    with pytest.raises(
+        DocumentError, match=rf"{re.escape(str(corpus))} holds no documents \(only \.iom-access, README\.md"
+    ):
+        ingest(hash_settings, corpus, allow_mass_removal=True)
+    (corpus / "README.md").unlink()
+    (corpus / ACCESS_FILE).unlink()
+    with pytest.raises(
+        DocumentError, match=rf"{re.escape(str(corpus))} holds no documents: put the documents in it"
+    ):
+        ingest(hash_settings, corpus)
+    corpus.rmdir()
+    with pytest.raises(DocumentError, match=rf"{re.escape(str(corpus))} does not exist"):
+        ingest(hash_settings, corpus)
+    assert snapshot(hash_settings) == before
