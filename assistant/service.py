@@ -168,7 +168,7 @@ class AssistantService:
         if entry is None or not may_read(entry.groups, reader):
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         root = Path(entry.root).resolve()
-        path = (root / entry.source_id).resolve()
+        path = entry.path.resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path

@@ -48,7 +48,14 @@ from assistant.settings import Settings
 from assistant.store import text_sha
 from ingest.access import relabel_source
 from ingest.chunking import ChunkSizing
-from ingest.discovery import DEFAULT_IGNORE, FileFailure, SourceFile, discover, file_sha256
+from ingest.discovery import (
+    DEFAULT_IGNORE,
+    FileFailure,
+    SourceFile,
+    discover,
+    distinct_source_ids,
+    file_sha256,
+)
 from ingest.isolation import FileLimits, FileWorker
 from ingest.loaders import ReadLimits
 
@@ -164,6 +171,8 @@ class Ingestor:
             # --rebuild cut short): /api/health says "incomplete".
             self.index.manifest.set_meta(COMPLETE, "0")
             fresh_manifest = self._open()
+            files, unnamed = distinct_source_ids(files, self.index.manifest.entries())
+            summary.files_failed.extend(unnamed)
             todo, relabel = self._changed(files, summary)
             for file in relabel:
                 relabel_source(self.index, file.source_id, file.groups)
@@ -206,7 +215,7 @@ class Ingestor:
             )
         if stored < listed or manifest.get_meta("pipeline") != PIPELINE_VERSION:
             for entry in entries:
-                manifest.mark_pending(entry.source_id, entry.root, entry.sha256, entry.size)
+                manifest.mark_pending(entry.source_id, entry.root, entry.relative, entry.sha256, entry.size)
             manifest.set_meta("pipeline", PIPELINE_VERSION)
         return fresh
 
@@ -231,7 +240,7 @@ class Ingestor:
                 entry is not None
                 and entry.status == "indexed"
                 and entry.sha256 == sha
-                and entry.root == str(file.root)
+                and str(entry.path) == file.key
             ):
                 if entry.groups == file.groups:
                     summary.files_unchanged += 1
@@ -319,7 +328,7 @@ class Ingestor:
     def _store_file(self, prepared: _Prepared, summary: IngestSummary) -> None:
         store, manifest = self.index.store, self.index.manifest
         file, chunks = prepared.file, prepared.chunks
-        manifest.mark_pending(file.source_id, str(file.root), prepared.sha256, prepared.size)
+        manifest.mark_pending(file.source_id, str(file.root), file.relative, prepared.sha256, prepared.size)
 
         started = time.perf_counter()
         existing = store.chunk_ids(file.source_id)
@@ -350,6 +359,7 @@ class Ingestor:
                 pages=prepared.doc.pages,
                 title=prepared.doc.title,
                 groups=file.groups,
+                relative=file.relative,
             )
         )
         summary.phase_seconds["store"] += time.perf_counter() - started
@@ -384,7 +394,7 @@ class Ingestor:
         files of one of its folders, unless they were deleted on purpose."""
         if self.options.allow_mass_removal:
             return
-        present = {str(f.path) for f in files}
+        present = {f.key for f in files}
         entries = self.index.manifest.entries().values()
         for root in roots:
             under = [e for e in entries if e.path.is_relative_to(root)]
@@ -399,12 +409,15 @@ class Ingestor:
     def _remove_missing(
         self, files: Sequence[SourceFile], roots: Sequence[Path], summary: IngestSummary, scan_store: bool
     ) -> None:
-        """Drop sources under the ingested roots whose files are gone."""
+        """Drop sources under the ingested roots that no file of this run is indexed as."""
         store, manifest = self.index.store, self.index.manifest
         present = {f.source_id for f in files}
-        root_names = {str(r) for r in roots}
-        under_roots = [e for e in manifest.entries().values() if e.root in root_names]
-        gone = [e.source_id for e in under_roots if e.source_id not in present]
+        entries = manifest.entries().values()
+        gone = [
+            e.source_id
+            for e in entries
+            if e.source_id not in present and any(e.path.is_relative_to(r) for r in roots)
+        ]
         if scan_store:  # no trustworthy manifest: anything in the store not on disk is an orphan
             gone.extend(sorted(store.source_ids() - present - set(gone)))
         for source_id in gone:

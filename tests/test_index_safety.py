@@ -1,13 +1,17 @@
 """Index safety (#11, point 6): a cut-short `--rebuild` never leaves an index that claims to be
-complete; a run that would remove most of a folder's files, or a folder without documents, stops
-and changes nothing."""
+complete; several ingest folders give distinct source ids (an index of an older release keeps its
+ids and vectors); a run that would remove most of a folder's files, or an empty folder, stops and
+changes nothing."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from assistant.access import ACCESS_FILE
@@ -15,11 +19,20 @@ from assistant.errors import DocumentError
 from assistant.index import Index
 from assistant.manifest import Manifest
 from assistant.service import AssistantService
-from assistant.settings import Settings
+from assistant.settings import Settings, load_settings
 from assistant.store import ChromaStore
+from evaluation.dataset import source_matches
+from tests.conftest import ServerThread, free_port
 from tests.test_ingest import ingest, snapshot
 
 pytestmark = pytest.mark.integration
+
+OLD_COLUMNS = "source_id, root, sha256, size, status, chunks, pages, title, updated_at, groups"
+SHARED = "reports/annual.txt"  # the same path under two folders
+TEXTS = {
+    "first": "The Tirana office registered 412 returnees in 2023, most of them from Greece.",
+    "second": "The Zephyr caseworker programme in Skopje trained 37 caseworkers in March 2024.",
+}
 
 
 def _folder(base: Path, name: str, files: dict[str, str]) -> Path:
@@ -172,3 +185,126 @@ def test_a_folder_without_documents_is_an_error_naming_it(hash_settings: Setting
     with pytest.raises(DocumentError, match=rf"{re.escape(str(corpus))} does not exist"):
         ingest(hash_settings, corpus)
     assert snapshot(hash_settings) == before
+
+
+# -- distinct source ids ------------------------------------------------------------------------
+
+
+def _two_folders(base: Path) -> tuple[Path, Path]:
+    first = _folder(base / "a", "corpus", {SHARED: TEXTS["first"], "first-only.txt": "Only in the first."})
+    second = _folder(base / "b", "docs", {SHARED: TEXTS["second"], "second-only.txt": "Only in the second."})
+    return first, second
+
+
+def _sources(settings: Settings) -> dict[str, str]:
+    """source id -> the stored text of its chunks."""
+    found: dict[str, str] = {}
+    for text, meta in snapshot(settings).values():
+        source_id = json.loads(meta)["source_id"]
+        found[source_id] = found.get(source_id, "") + text
+    return found
+
+
+def test_the_same_path_under_two_folders_gives_two_documents(hash_settings: Settings, tmp_path: Path) -> None:
+    """The folder named first keeps the plain path; the other's id starts with its folder's name.
+    Both stay indexed run after run (before, they evicted each other and were embedded every run),
+    whatever order the folders are named in, and each id opens its own file."""
+    first, second = _two_folders(tmp_path)
+    summary = ingest(hash_settings, first, second)
+    assert summary.files_indexed == 4 and not summary.files_failed
+    sources = _sources(hash_settings)
+    assert set(sources) == {SHARED, "first-only.txt", f"docs/{SHARED}", "second-only.txt"}
+    assert "412 returnees" in sources[SHARED] and "37 caseworkers" in sources[f"docs/{SHARED}"]
+
+    for order in ((first, second), (second, first)):
+        again = ingest(hash_settings, *order)
+        assert again.files_unchanged == 4 and again.chunks_embedded == again.chunks_removed == 0
+    service = AssistantService(hash_settings)
+    assert service.source_file(SHARED) == first / SHARED
+    assert service.source_file(f"docs/{SHARED}") == second / SHARED
+    assert source_matches("annual.txt", f"docs/{SHARED}"), "a gold id names a document by its file name"
+    service.index.manifest.close()
+
+    # a moved folder keeps its ids and vectors (its old place is gone, so its ids pass on)
+    moved = tmp_path / "moved" / "corpus"
+    moved.parent.mkdir()
+    first.rename(moved)
+    after_move = ingest(hash_settings, moved, second)
+    assert after_move.chunks_embedded == 0 and after_move.files_removed == 0
+    assert set(_sources(hash_settings)) == set(sources)
+
+
+def test_a_folder_with_the_same_name_goes_one_folder_higher(hash_settings: Settings, tmp_path: Path) -> None:
+    """`ingest corpus ../shared/corpus`: both folders are named corpus, so the second's id names
+    its parent too; a plain path of the first folder that equals it is never overwritten."""
+    first = _folder(
+        tmp_path / "app", "corpus", {SHARED: TEXTS["first"], f"corpus/{SHARED}": "A nested copy."}
+    )
+    second = _folder(tmp_path / "shared", "corpus", {SHARED: TEXTS["second"]})
+    summary = ingest(hash_settings, first, second)
+    assert summary.files_indexed == 3 and not summary.files_failed
+    assert set(_sources(hash_settings)) == {SHARED, f"corpus/{SHARED}", f"shared/corpus/{SHARED}"}
+
+
+def test_an_index_of_an_older_release_keeps_its_ids_and_vectors(
+    hash_settings: Settings, tmp_path: Path
+) -> None:
+    """A manifest without the relative-path column (every id its file's path in its folder): the
+    server reads it as it is, and the next ingest adds the second folder's copy under its own id,
+    embedding only that copy; nothing stored changes."""
+    first, second = _two_folders(tmp_path)
+    ingest(hash_settings, second)
+    before = snapshot(hash_settings)
+    manifest = hash_settings.index_dir / "manifest.sqlite3"
+    with sqlite3.connect(manifest) as db:  # the table as the release before distinct ids wrote it
+        db.executescript(f"""
+            CREATE TABLE old (source_id TEXT PRIMARY KEY, root TEXT NOT NULL, sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL, status TEXT NOT NULL, chunks INTEGER NOT NULL DEFAULT 0,
+                pages INTEGER, title TEXT, updated_at REAL NOT NULL, groups TEXT NOT NULL DEFAULT '');
+            INSERT INTO old SELECT {OLD_COLUMNS} FROM files;
+            DROP TABLE files;
+            ALTER TABLE old RENAME TO files;
+        """)
+    service = AssistantService(hash_settings)
+    assert service.source_file(SHARED) == second / SHARED
+    service.index.manifest.close()
+
+    upgraded = ingest(hash_settings, first, second)
+    assert upgraded.files_unchanged == 2 and upgraded.files_indexed == 2
+    assert upgraded.chunks_embedded == upgraded.chunks_added == 2, "only the first folder's two files"
+    after = snapshot(hash_settings)
+    assert set(before.items()) <= set(after.items()), "every stored chunk is kept as it was"
+    sources = _sources(hash_settings)
+    assert "37 caseworkers" in sources[SHARED] and "412 returnees" in sources[f"corpus/{SHARED}"]
+
+
+def test_distinct_ids_through_the_api_with_access_files(tmp_path: Path) -> None:
+    """Through a real server: each id's link opens its own file, a restricted folder's copy stays
+    hidden from a key without its group, and search finds each copy under its own id."""
+    first, second = _two_folders(tmp_path)
+    (second / ACCESS_FILE).write_text("hr\n", encoding="utf-8")
+    settings = load_settings(
+        index_dir=tmp_path / "index",
+        embedding_model="hash-256",
+        cross_lingual=False,
+        api_keys=("k-hr:hr", "k-plain"),
+    )
+    ingest(settings, first, second)
+    hr, plain = {"Authorization": "Bearer k-hr"}, {"Authorization": "Bearer k-plain"}
+    with ServerThread(settings, free_port()) as server:
+
+        def source(source_id: str, headers: dict[str, str]) -> httpx.Response:
+            return httpx.get(f"{server.url}api/sources/{source_id}", headers=headers, timeout=60)
+
+        assert "412 returnees" in source(SHARED, plain).text
+        assert "37 caseworkers" in source(f"docs/{SHARED}", hr).text
+        assert source(f"docs/{SHARED}", plain).status_code == 404
+
+        def retrieved(headers: dict[str, str]) -> set[str]:
+            question = {"question": "How many caseworkers did the Zephyr programme in Skopje train?"}
+            response = httpx.post(f"{server.url}api/ask", json=question, headers=headers, timeout=120)
+            assert response.status_code == 200, response.text
+            return {p["source_id"] for p in response.json()["retrieved"]}
+
+        assert f"docs/{SHARED}" in retrieved(hr)
+        assert f"docs/{SHARED}" not in retrieved(plain) and SHARED in retrieved(plain)
