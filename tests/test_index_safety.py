@@ -10,6 +10,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -190,6 +191,9 @@ def test_a_folder_without_documents_is_an_error_naming_it(hash_settings: Setting
 # -- distinct source ids ------------------------------------------------------------------------
 
 
+COLON = "minutes: 2024.txt"  # a name the links must open too
+
+
 def _two_folders(base: Path) -> tuple[Path, Path]:
     first = _folder(base / "a", "corpus", {SHARED: TEXTS["first"], "first-only.txt": "Only in the first."})
     second = _folder(base / "b", "docs", {SHARED: TEXTS["second"], "second-only.txt": "Only in the second."})
@@ -279,9 +283,11 @@ def test_an_index_of_an_older_release_keeps_its_ids_and_vectors(
 
 
 def test_distinct_ids_through_the_api_with_access_files(tmp_path: Path) -> None:
-    """Through a real server: each id's link opens its own file, a restricted folder's copy stays
-    hidden from a key without its group, and search finds each copy under its own id."""
+    """Through a real server: each id's link opens its own file (a name with a colon too), a
+    restricted folder's copy stays hidden from a key without its group, and search finds each
+    copy under its own id."""
     first, second = _two_folders(tmp_path)
+    (first / COLON).write_text("Minutes of the Durres desk meeting of 2024.\n", encoding="utf-8")
     (second / ACCESS_FILE).write_text("hr\n", encoding="utf-8")
     settings = load_settings(
         index_dir=tmp_path / "index",
@@ -299,6 +305,7 @@ def test_distinct_ids_through_the_api_with_access_files(tmp_path: Path) -> None:
         assert "412 returnees" in source(SHARED, plain).text
         assert "37 caseworkers" in source(f"docs/{SHARED}", hr).text
         assert source(f"docs/{SHARED}", plain).status_code == 404
+        assert "Durres desk" in source(quote(COLON), plain).text
 
         def retrieved(headers: dict[str, str]) -> set[str]:
             question = {"question": "How many caseworkers did the Zephyr programme in Skopje train?"}
