@@ -10,7 +10,7 @@ still `pending` from a killed run):
    of the old version that the new one lacks are deleted;
 4. the manifest marks it `indexed` with the new hash.
 
-Files gone from disk lose their chunks, then their entry. Whatever step a kill
+Files gone from disk are marked `pending`, lose their chunks, then their entry. Whatever step a kill
 interrupts, the next run redoes that file from step 1 and reaches the same ids a
 clean run produces. A file that fails to load keeps its previous chunks.
 
@@ -420,7 +420,10 @@ class Ingestor:
         ]
         if scan_store:  # no trustworthy manifest: anything in the store not on disk is an orphan
             gone.extend(sorted(store.source_ids() - present - set(gone)))
+        held = manifest.entries()
         for source_id in gone:
+            if (entry := held.get(source_id)) is not None:  # no longer vouching for its chunks
+                manifest.mark_pending(source_id, entry.root, entry.relative, entry.sha256, entry.size)
             ids = store.chunk_ids(source_id)
             store.delete(sorted(ids))
             manifest.remove(source_id)

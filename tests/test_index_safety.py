@@ -140,6 +140,35 @@ def test_a_store_that_lost_chunks_is_read_again(hash_settings: Settings, tmp_pat
 # -- removals -----------------------------------------------------------------------------------
 
 
+class _ManifestKilledAtRemove(Manifest):
+    def remove(self, source_id: str) -> None:
+        raise _Killed("killed after the chunks were deleted, before the entry was")
+
+
+def test_a_removal_cut_short_is_finished_without_reading_every_file_again(
+    hash_settings: Settings, tmp_path: Path
+) -> None:
+    """Killed between deleting a gone file's chunks and forgetting its entry: the entry no longer
+    vouches for chunks (pending), so the next run finishes the removal and reads nothing again
+    (an indexed entry without its chunks would look like a store that lost them)."""
+    from ingest.pipeline import IngestOptions, Ingestor
+
+    corpus = _notes(tmp_path, "corpus", 4)
+    ingest(hash_settings, corpus)
+    (corpus / "corpus-note-3.txt").unlink()
+    index = Index.from_settings(hash_settings)
+    killing = Index(index.embedder, index.store, _ManifestKilledAtRemove(index.manifest.path))
+    with pytest.raises(_Killed):
+        Ingestor(killing, IngestOptions.from_settings(hash_settings, progress=False)).run([corpus])
+    killing.manifest.close()
+    assert _status(hash_settings) != "ok"
+
+    finished = ingest(hash_settings, corpus)
+    assert finished.files_unchanged == 3 and finished.files_indexed == 0
+    assert finished.files_removed == 1 and finished.chunks_total == 3
+    assert _status(hash_settings) == "ok"
+
+
 def test_most_of_one_folder_gone_stops_the_run_before_anything_changes(
     hash_settings: Settings, tmp_path: Path
 ) -> None:
