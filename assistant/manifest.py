@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS files (
     pages       INTEGER,
     title       TEXT,
     updated_at  REAL NOT NULL,
-    groups      TEXT NOT NULL DEFAULT ''  -- who may read it (assistant/access.py), comma-separated
+    groups      TEXT NOT NULL DEFAULT '', -- who may read it (assistant/access.py), comma-separated
+    relative    TEXT NOT NULL DEFAULT ''  -- its path inside root (the source id, unless two roots hold it)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -48,20 +49,21 @@ class ManifestEntry:
     pages: int | None
     title: str | None
     groups: tuple[str, ...] = ()  # who may read it; none: everyone
+    relative: str = ""  # its path inside root, with /; empty: the same as source_id
 
     @property
     def path(self) -> Path:
         """The original file."""
-        return Path(self.root) / self.source_id
+        return Path(self.root) / (self.relative or self.source_id)
 
 
-_COLUMNS = "source_id, root, sha256, size, status, chunks, pages, title, groups"
+_COLUMNS = "source_id, root, sha256, size, status, chunks, pages, title, groups, relative"
 
 
 def _entry(row: tuple[Any, ...]) -> ManifestEntry:
-    source_id, root, sha256, size, status, chunks, pages, title, groups = row
+    source_id, root, sha256, size, status, chunks, pages, title, groups, relative = row
     readers = tuple(groups.split(GROUP_SEPARATOR)) if groups else ()
-    return ManifestEntry(source_id, root, sha256, size, status, chunks, pages, title, readers)
+    return ManifestEntry(source_id, root, sha256, size, status, chunks, pages, title, readers, relative)
 
 
 COMPLETE = "complete"  # meta key: "1" once an ingest run has finished, "0" while one runs or was cut short
@@ -81,9 +83,14 @@ class Manifest:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
-            if "groups" not in columns:  # a manifest written before access files
-                conn.execute("ALTER TABLE files ADD COLUMN groups TEXT NOT NULL DEFAULT ''")
+            if _missing_columns(conn):
+                with _transaction(conn):  # a manifest of an older release gains its new columns
+                    missing = _missing_columns(conn)  # again: another process may have added them
+                    if "groups" in missing:  # written before access files
+                        conn.execute("ALTER TABLE files ADD COLUMN groups TEXT NOT NULL DEFAULT ''")
+                    if "relative" in missing:  # written when a source id was always its path in its root
+                        conn.execute("ALTER TABLE files ADD COLUMN relative TEXT NOT NULL DEFAULT ''")
+                        conn.execute("UPDATE files SET relative = source_id")
             self._conn = conn
         return self._conn
 
@@ -96,13 +103,8 @@ class Manifest:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(db):
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
         """A manifest-wide value (store identity, pipeline version)."""
@@ -131,14 +133,15 @@ class Manifest:
         )
         return None if row is None else _entry(row)
 
-    def mark_pending(self, source_id: str, root: str, sha256: str, size: int) -> None:
+    def mark_pending(self, source_id: str, root: str, relative: str, sha256: str, size: int) -> None:
         """Record, before the store is touched, that this source is being (re)written."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO files (source_id, root, sha256, size, status, updated_at) "
-                "VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT(source_id) DO UPDATE SET "
-                "root = excluded.root, status = 'pending', updated_at = excluded.updated_at",
-                (source_id, root, sha256, size, time.time()),
+                "INSERT INTO files (source_id, root, relative, sha256, size, status, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT(source_id) DO UPDATE SET "
+                "root = excluded.root, relative = excluded.relative, status = 'pending', "
+                "updated_at = excluded.updated_at",
+                (source_id, root, relative, sha256, size, time.time()),
             )
 
     def mark_indexed(self, entry: ManifestEntry) -> None:
@@ -146,11 +149,12 @@ class Manifest:
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO files "
-                "(source_id, root, sha256, size, status, chunks, pages, title, groups, updated_at) "
-                "VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?)",
+                "(source_id, root, relative, sha256, size, status, chunks, pages, title, groups, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?)",
                 (
                     entry.source_id,
                     entry.root,
+                    entry.relative or entry.source_id,
                     entry.sha256,
                     entry.size,
                     entry.chunks,
@@ -175,7 +179,25 @@ class Manifest:
             db.execute("DELETE FROM files WHERE source_id = ?", (source_id,))
 
     def clear(self) -> None:
-        """Forget everything (rebuild, or the manifest described another store)."""
+        """Forget everything (rebuild, or the manifest described another store), in one step that
+        leaves the index marked incomplete (COMPLETE) until a run ends."""
         with self._tx() as db:
             db.execute("DELETE FROM files")
             db.execute("DELETE FROM meta")
+            db.execute("INSERT INTO meta (key, value) VALUES (?, '0')", (COMPLETE,))
+
+
+def _missing_columns(db: sqlite3.Connection) -> set[str]:
+    columns = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+    return {"groups", "relative"} - columns
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

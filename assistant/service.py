@@ -157,12 +157,13 @@ class AssistantService:
 
     def health(self) -> dict[str, object]:
         """Counts for `/api/health`."""
-        entries = self.index.manifest.entries()
+        indexed = [e for e in self.index.manifest.entries().values() if e.status == "indexed"]
         chunks = self.index.store.count()
-        incomplete = self.index.manifest.get_meta(COMPLETE) == "0"
+        # cut short, or the store lost chunks the manifest lists (the next ingest reads them again)
+        incomplete = self.index.manifest.get_meta(COMPLETE) == "0" or chunks < sum(e.chunks for e in indexed)
         return {
             "status": "empty" if not chunks else "incomplete" if incomplete else "ok",
-            "documents": sum(1 for e in entries.values() if e.status == "indexed"),
+            "documents": len(indexed),
             "chunks": chunks,
             "provider": self.settings.llm_provider,
         }
@@ -174,7 +175,7 @@ class AssistantService:
         if entry is None or not may_read(entry.groups, reader):
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         root = Path(entry.root).resolve()
-        path = (root / entry.source_id).resolve()
+        path = entry.path.resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise IndexUnavailableError(f"no document {source_id!r} in the index")
         return path

@@ -50,7 +50,7 @@ from assistant.settings import Settings, load_settings  # noqa: E402
 from evaluation.corpus import evaluation_corpus  # noqa: E402
 from evaluation.dataset import EvalCase, load_dataset  # noqa: E402
 from evaluation.runner import aggregate, evaluate  # noqa: E402
-from ingest.discovery import DEFAULT_IGNORE, discover  # noqa: E402
+from ingest.discovery import DEFAULT_IGNORE, discover, distinct_source_ids  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
 from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402
 
@@ -99,6 +99,7 @@ def build_naive_store(roots: Sequence[Path], embeddings: Embeddings, folder: Pat
     """Split every file of the corpus with the tutorial defaults into a fresh Chroma collection."""
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     files, _, _ = discover(roots, DEFAULT_IGNORE)
+    files, _ = distinct_source_ids(files, {})  # the ids our ingest gives a fresh index
     documents = []
     for file in files:
         try:

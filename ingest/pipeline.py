@@ -10,9 +10,16 @@ still `pending` from a killed run):
    of the old version that the new one lacks are deleted;
 4. the manifest marks it `indexed` with the new hash.
 
-Files gone from disk lose their chunks, then their entry. Whatever step a kill
+Files gone from disk are marked `pending`, lose their chunks, then their entry. Whatever step a kill
 interrupts, the next run redoes that file from step 1 and reaches the same ids a
 clean run produces. A file that fails to load keeps its previous chunks.
+
+The manifest marks the index incomplete (COMPLETE) before the run's first write and complete
+after its last, so an index cut short, a `--rebuild` included, never claims to be complete. A run
+that finds the store holding fewer chunks than the manifest lists (a collection dropped or lost
+under it) reads every file again, reusing whatever vectors are left. A run that would remove
+more than half of a folder's indexed files stops before writing anything (a moved or unmounted
+folder looks the same), unless told they were deleted on purpose.
 
 Over 300 lines on purpose: the crash-safe order of manifest, store and vectors (steps 1-4) is
 checked by reading it in one place; loading, cleaning and chunking live in their own modules.
@@ -41,7 +48,14 @@ from assistant.settings import Settings
 from assistant.store import text_sha
 from ingest.access import relabel_source
 from ingest.chunking import ChunkSizing
-from ingest.discovery import DEFAULT_IGNORE, FileFailure, SourceFile, discover, file_sha256
+from ingest.discovery import (
+    DEFAULT_IGNORE,
+    FileFailure,
+    SourceFile,
+    discover,
+    distinct_source_ids,
+    file_sha256,
+)
 from ingest.isolation import FileLimits, FileWorker
 from ingest.loaders import ReadLimits
 
@@ -152,10 +166,13 @@ class Ingestor:
             files, roots, refused = discover(paths, self.options.ignore)
             summary.files_seen = len(files) + len(refused)
             summary.files_failed.extend(refused)
-            fresh_manifest = self._open(files)
+            self._check_removals(files, roots)
             # Until this run ends, the index does not claim to be complete (a killed run, a
             # --rebuild cut short): /api/health says "incomplete".
             self.index.manifest.set_meta(COMPLETE, "0")
+            fresh_manifest = self._open()
+            files, unnamed = distinct_source_ids(files, self.index.manifest.entries())
+            summary.files_failed.extend(unnamed)
             todo, relabel = self._changed(files, summary)
             for file in relabel:
                 relabel_source(self.index, file.source_id, file.groups)
@@ -172,24 +189,33 @@ class Ingestor:
 
     # -- set-up -----------------------------------------------------------------------
 
-    def _open(self, files: Sequence[SourceFile]) -> bool:
-        """Check model, reset for --rebuild, discard a manifest of another store.
+    def _open(self) -> bool:
+        """Check model, reset for --rebuild, discard a manifest of another store, re-read every
+        file when the store lost chunks the manifest lists.
 
         Returns True when the manifest starts empty while the store may hold chunks.
         """
         manifest, store = self.index.manifest, self.index.store
         if self.options.rebuild:
-            store.drop()
+            # The manifest first: a kill between the two leaves chunks no entry vouches for
+            # (orphans the next run removes), never entries vouching for chunks that are gone.
             manifest.clear()
-        store.count()  # opens the collection; raises on a model mismatch
+            store.drop()
+        stored = store.count()  # opens the collection; raises on a model mismatch
         identity = self.index.store_identity
         fresh = manifest.get_meta("store") != identity
         if fresh:
             manifest.clear()
             manifest.set_meta("store", identity)
-        if manifest.get_meta("pipeline") != PIPELINE_VERSION:
-            for entry in manifest.entries().values():
-                manifest.mark_pending(entry.source_id, entry.root, entry.sha256, entry.size)
+        entries = manifest.entries().values()
+        listed = sum(e.chunks for e in entries if e.status == "indexed")
+        if stored < listed:
+            log.warning(
+                "the store holds %d chunks, the manifest lists %d: reading every file again", stored, listed
+            )
+        if stored < listed or manifest.get_meta("pipeline") != PIPELINE_VERSION:
+            for entry in entries:
+                manifest.mark_pending(entry.source_id, entry.root, entry.relative, entry.sha256, entry.size)
             manifest.set_meta("pipeline", PIPELINE_VERSION)
         return fresh
 
@@ -214,7 +240,7 @@ class Ingestor:
                 entry is not None
                 and entry.status == "indexed"
                 and entry.sha256 == sha
-                and entry.root == str(file.root)
+                and str(entry.path) == file.key
             ):
                 if entry.groups == file.groups:
                     summary.files_unchanged += 1
@@ -302,7 +328,7 @@ class Ingestor:
     def _store_file(self, prepared: _Prepared, summary: IngestSummary) -> None:
         store, manifest = self.index.store, self.index.manifest
         file, chunks = prepared.file, prepared.chunks
-        manifest.mark_pending(file.source_id, str(file.root), prepared.sha256, prepared.size)
+        manifest.mark_pending(file.source_id, str(file.root), file.relative, prepared.sha256, prepared.size)
 
         started = time.perf_counter()
         existing = store.chunk_ids(file.source_id)
@@ -333,6 +359,7 @@ class Ingestor:
                 pages=prepared.doc.pages,
                 title=prepared.doc.title,
                 groups=file.groups,
+                relative=file.relative,
             )
         )
         summary.phase_seconds["store"] += time.perf_counter() - started
@@ -362,25 +389,41 @@ class Ingestor:
 
     # -- removal ------------------------------------------------------------------------
 
+    def _check_removals(self, files: Sequence[SourceFile], roots: Sequence[Path]) -> None:
+        """Stop, before anything is written, a run that would remove more than half of the indexed
+        files of one of its folders, unless they were deleted on purpose."""
+        if self.options.allow_mass_removal:
+            return
+        present = {f.key for f in files}
+        entries = self.index.manifest.entries().values()
+        for root in roots:
+            under = [e for e in entries if e.path.is_relative_to(root)]
+            gone = [e for e in under if str(e.path) not in present]
+            if 2 * len(gone) > len(under):
+                raise DocumentError(
+                    f"{len(gone)} of the {len(under)} indexed files are gone from {root}: nothing was "
+                    "changed, since a moved or unmounted folder would empty the index. If they were "
+                    "deleted on purpose, run ingest again with --allow-mass-removal"
+                )
+
     def _remove_missing(
         self, files: Sequence[SourceFile], roots: Sequence[Path], summary: IngestSummary, scan_store: bool
     ) -> None:
-        """Drop sources under the ingested roots whose files are gone."""
+        """Drop sources under the ingested roots that no file of this run is indexed as."""
         store, manifest = self.index.store, self.index.manifest
         present = {f.source_id for f in files}
-        root_names = {str(r) for r in roots}
-        under_roots = [e for e in manifest.entries().values() if e.root in root_names]
-        gone = [e.source_id for e in under_roots if e.source_id not in present]
-        if 2 * len(gone) > len(under_roots) and not self.options.allow_mass_removal:
-            folders = ", ".join(sorted(root_names))
-            raise DocumentError(
-                f"{len(gone)} of the {len(under_roots)} indexed files are gone from {folders}: nothing "
-                "was removed, since a moved or unmounted folder would empty the index. If they were "
-                "deleted on purpose, run ingest again with --allow-mass-removal"
-            )
+        entries = manifest.entries().values()
+        gone = [
+            e.source_id
+            for e in entries
+            if e.source_id not in present and any(e.path.is_relative_to(r) for r in roots)
+        ]
         if scan_store:  # no trustworthy manifest: anything in the store not on disk is an orphan
             gone.extend(sorted(store.source_ids() - present - set(gone)))
+        held = manifest.entries()
         for source_id in gone:
+            if (entry := held.get(source_id)) is not None:  # no longer vouching for its chunks
+                manifest.mark_pending(source_id, entry.root, entry.relative, entry.sha256, entry.size)
             ids = store.chunk_ids(source_id)
             store.delete(sorted(ids))
             manifest.remove(source_id)

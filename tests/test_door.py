@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -59,6 +60,58 @@ def test_routes_the_chat_does_not_use_are_closed_to_everyone(locked: str) -> Non
             response = client.post(path, json={"data": [BUDVA_QUESTION]}, headers=USER)
             assert response.status_code == 404, path
         assert client.get("/monitoring/summary", headers=USER).status_code == 404
+
+
+# Routes Gradio serves to anyone (it checks a login only on some of its own), and the API's
+# description: behind the door too, before any body is read.
+GRADIO_OPEN = (
+    ("GET", "/gradio_api/heartbeat/probe"),  # a stream that never ends
+    ("POST", "/gradio_api/cancel"),
+    ("POST", "/gradio_api/reset"),
+    ("GET", "/gradio_api/startup-events"),
+    ("GET", "/gradio_api/app_id"),
+    ("GET", "/gradio_api/stream/probe/1/2/playlist.m3u8"),
+    ("GET", "/openapi.json"),
+    ("GET", "/api/docs"),
+    ("GET", "/api/openapi.json"),
+)
+
+
+def _status(client: httpx.Client, method: str, path: str, headers: dict[str, str] | None = None) -> int:
+    """The status line only (a heartbeat that is let in streams for ever)."""
+    with client.stream(method, path, headers=headers, json={} if method == "POST" else None) as response:
+        return response.status_code
+
+
+def test_routes_gradio_leaves_open_need_a_credential_too(locked: str) -> None:
+    with httpx.Client(base_url=locked, timeout=60) as client:
+        for method, path in GRADIO_OPEN:
+            assert _status(client, method, path) == 401, path
+        malformed = client.post("/api/ask", content=b"{{", headers={"Content-Type": "application/json"})
+        assert malformed.status_code == 401, "the door answers before the body is read"
+        for path in ("/api/health", "/theme.css", "/robots.txt"):
+            assert client.get(path).status_code == 200, path
+        key = {"Authorization": "Bearer k-one"}
+        for path in ("/gradio_api/heartbeat/probe", "/api/openapi.json", "/openapi.json"):
+            assert _status(client, "GET", path, key) == 200, path
+
+
+def test_with_the_chats_own_login_only_the_login_page_is_open(tmp_path: Path) -> None:
+    with clean_environment():
+        settings = build_web_index(
+            tmp_path, ui_auth=("ana:s3cret",), embedding_model="hash-256", cross_lingual=False
+        )
+    with (
+        ServerThread(settings, free_port()) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        page = client.get("/")
+        assert page.status_code == 200 and "auth_required" in page.text, "Gradio's login page"
+        for method, path in (*GRADIO_OPEN, ("POST", "/api/ask"), ("GET", "/config")):
+            assert _status(client, method, path) == 401, path
+        assert client.post("/login", data={"username": "ana", "password": "s3cret"}).status_code == 200
+        for path in ("/config", "/gradio_api/heartbeat/probe", "/api/openapi.json"):
+            assert _status(client, "GET", path) == 200, path
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Pure ASGI middleware of the web app: closed routes, request body limit, admission limit,
-security headers; and the door in front of a mounted ASGI app."""
+"""Pure ASGI middleware of the web app: closed routes, the door, request body limit, admission
+limit, security headers."""
 
 from __future__ import annotations
 
@@ -179,18 +179,38 @@ class AdmissionLimitMiddleware:
 
 class DoorGuard:
     """401 JSON (`WWW-Authenticate: Bearer`) for requests the door does not admit, as `/api/*`
-    answers; the wrapped app sees only the others."""
+    answers, before their body is read; the wrapped app sees only the others. Paths in
+    `open_paths` (exact, or every path under one that ends with `/`) pass without a credential;
+    a websocket the door does not admit is closed.
 
-    def __init__(self, app: ASGIApp, door: Door) -> None:
+    In front of the whole app it covers the routes Gradio leaves open to anyone (its heartbeat
+    stream, cancel, startup events ...), not only those it checks itself.
+    """
+
+    def __init__(self, app: ASGIApp, door: Door, open_paths: Sequence[str] = ()) -> None:
         self.app = app
         self.door = door
+        self.exact = frozenset(p for p in open_paths if not p.endswith("/") or p == "/")
+        self.prefixes = tuple(p for p in open_paths if p.endswith("/") and p != "/")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not self.door.admits(HTTPConnection(scope)):
+        kind = scope["type"]
+        if (
+            kind in ("http", "websocket")
+            and not self._open(scope)
+            and not self.door.admits(HTTPConnection(scope))
+        ):
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
             challenge = [(b"www-authenticate", b"Bearer")]
             await _send_error(scope, send, 401, "unauthorized", SIGN_IN, headers=challenge)
             return
         await self.app(scope, receive, send)
+
+    def _open(self, scope: Scope) -> bool:
+        path = route_path(scope)
+        return path in self.exact or path.startswith(self.prefixes)
 
 
 async def _send_error(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from itertools import chain
@@ -35,6 +36,7 @@ from ui.schemas import (
 
 API_PREFIX = "/api"
 FEEDBACK_PER_MINUTE = 30  # ratings one client (user or address) may send in a minute
+_DRIVE = re.compile(r"[A-Za-z]:")  # `C:...`: a Windows path, never a source id
 _SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -219,7 +221,7 @@ def _plausible_source_id(source_id: str) -> bool:
     if not source_id or "\x00" in source_id or "\\" in source_id or source_id.startswith("/"):
         return False
     parts = PurePosixPath(source_id).parts
-    return not any(part in ("..", ".") for part in parts) and ":" not in parts[0]
+    return not any(part in ("..", ".") for part in parts) and not _DRIVE.match(parts[0])
 
 
 def _file_response(path: Path) -> FileResponse:

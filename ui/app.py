@@ -1,7 +1,7 @@
 """One FastAPI app: the chat at `/`, the HTTP API under `/api`, its OpenAI-compatible twin under
 `/v1`, the MCP server at `/mcp`, the embedding page at `/embed`.
 
-    browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> BodyLimit
+    browser ──> TrustedHost ──> SecurityHeaders ──> CORS ──> ClosedRoutes ──> the door ──> BodyLimit
             ──> Admission(questions) ──> routes ├── /api/*   ui.api (the door: ui.door)
                                                 ├── /v1/*    ui.openai_api
                                                 ├── /mcp     ui.mcp_server (behind DoorGuard)
@@ -56,6 +56,24 @@ from ui.receipts import Receipts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# What the door lets through without a credential: the health probe and static assets (a path
+# ending in / opens everything under it); with the chat's own login, its login page.
+OPEN_PATHS = (
+    f"{API_PREFIX}/health",
+    f"{API_PREFIX}/docs/assets/",
+    "/assets/",
+    "/static/",
+    "/svelte/",
+    "/favicon.ico",
+    "/theme.css",
+    "/gradio_api/theme.css",
+    "/robots.txt",
+    "/manifest.json",
+    "/pwa_icon",
+    "/pwa_icon/",
+)
+CHAT_LOGIN_PATHS = ("/", "/login", "/login/", "/logout")
 
 
 def create_app(
@@ -127,6 +145,8 @@ def create_app(
         per_client=settings.max_questions_per_client,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=DEFAULT_MAX_BODY_BYTES, seconds=settings.body_timeout_s)
+    login = CHAT_LOGIN_PATHS if settings.ui_auth else ()
+    app.add_middleware(DoorGuard, door=door, open_paths=(*OPEN_PATHS, *login))
     app.add_middleware(ClosedRoutesMiddleware, prefixes=CLOSED_GRADIO_ROUTES)
     app.add_middleware(
         CORSMiddleware,
