@@ -53,6 +53,14 @@ def test_a_fact_of_the_kind_asked_is_not_the_questions_own() -> None:
     assert not holds("date", "The meeting took place in 2022.", "What happened in 2022?")
 
 
+def test_a_footnote_mark_is_no_count() -> None:
+    question = "How many staff positions were cut?"
+    assert not holds("number", "a reduction of staff was found.31 In general, informants agreed", question)
+    assert not holds("number", "an important responsibility 30 According to IOM officers", question)
+    assert holds("number", "The office cut 30 positions.", question)
+    assert holds("number", "In total 45 In-person interviews were held.", question)
+
+
 def documents(*texts: str) -> LexicalIndex:
     index = LexicalIndex()
     index.add(

@@ -24,6 +24,12 @@ _AMOUNT = re.compile(
     r"|\d\s*(?:million|billion|mn|bn|m)\b",
     re.IGNORECASE,
 )
+# A footnote mark is no count: glued to a sentence's last word ("found.31 In general") or between
+# a word and the next sentence's opening word ("an important responsibility 30 According to").
+_FOOTNOTE = re.compile(
+    r"(?<=[a-z][.,;”\"’)])\d{1,3}\b"
+    r"|(?<=[a-z]) \d{1,3}(?= (?:The|In|This|These|It|However|According|As|While|Lastly|Following)\b(?!-))"
+)
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 # Kinds of fact whose absence from a sentence is plain to see, as a reply names them.
 STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
@@ -69,7 +75,7 @@ def holds(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
     if kind == "number":  # a count: a number that is not a date or a year, nor in the question
-        numbers = set(_NUMBER.findall(DATE.sub(" ", sentence)))
+        numbers = set(_NUMBER.findall(DATE.sub(" ", _FOOTNOTE.sub(" ", sentence))))
         return bool(numbers - set(_NUMBER.findall(question)))
     return False
 
