@@ -102,6 +102,7 @@ def test_over_http_ask_cites_the_seed_article_and_search_ranks_its_passage_first
         )
     )
     _assert_budva(answer)
+    assert len(answer["answer_id"]) == 32, "an answer over HTTP carries the id that rates it"
     top = passages[0]
     assert top["source_id"] == SEED.name and BUDVA_DATE in top["text"], top
     assert {"text", "source_id", "title", "page", "url", "score", "chunk_id"} <= set(top)
@@ -122,6 +123,26 @@ def test_over_http_a_key_without_the_group_never_sees_the_restricted_document(mc
     assert FACT in allowed_answer["answer"] and not allowed_answer["refused"], allowed_answer
     assert allowed_answer["citations"][0]["source_id"] == RESTRICTED
     assert allowed_search[0]["source_id"] == RESTRICTED
+
+
+def test_over_http_the_answer_id_rates_the_answer_through_api_feedback(mcp_url: str) -> None:
+    (result,) = _http(mcp_url, PLAIN_KEY, _ask(BUDVA_QUESTION))
+    answer = _structured(result)
+    feedback = mcp_url.removesuffix("mcp") + "api/feedback"
+    headers = {"Authorization": f"Bearer {PLAIN_KEY}"}
+
+    def rate(answer_id: str) -> httpx.Response:
+        body = {
+            "answer_id": answer_id,
+            "question": answer["question"],
+            "answer": answer["answer"],
+            "rating": "up",
+        }
+        return httpx.post(feedback, json=body, headers=headers, timeout=TIMEOUT)
+
+    assert rate(answer["answer_id"]).status_code == 201
+    made_up = rate("f" * 32)
+    assert made_up.status_code == 422 and made_up.json()["error"] == "unknown_answer"
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
@@ -166,6 +187,7 @@ def test_over_stdio_the_local_user_gets_cited_answers_from_every_document(index:
     results = anyio.run(_over_stdio, index, [_ask(BUDVA_QUESTION), _search(BUDVA_QUESTION), _ask(QUESTION)])
     budva, passages, restricted = (_structured(r) for r in results)
     _assert_budva(budva)
+    assert budva["answer_id"] == "", "no web app, no /api/feedback to rate it"
     assert passages[0]["source_id"] == SEED.name and BUDVA_DATE in passages[0]["text"], passages[0]
     # Like the CLI, the local user reads the whole index, the restricted note included.
     assert FACT in restricted["answer"] and restricted["citations"][0]["source_id"] == RESTRICTED

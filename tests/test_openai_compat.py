@@ -170,6 +170,33 @@ def test_the_stream_is_server_sent_events_ending_with_done(server: str) -> None:
     assert all(json.loads(event[6:])["object"] == "chat.completion.chunk" for event in events[:-1])
 
 
+def _rate(server: str, answer_id: str, question: str, answer: str) -> httpx.Response:
+    body = {"answer_id": answer_id, "question": question, "answer": answer, "rating": "up"}
+    return httpx.post(f"{server}/api/feedback", json=body, headers=AUTH, timeout=TIMEOUT)
+
+
+def test_the_answer_id_of_a_completion_rates_it_through_api_feedback(server: str, client: OpenAI) -> None:
+    """Plain and streamed, the id is /api/ask's own; /api/feedback takes it and still refuses a
+    made-up one. The question goes back as the server read it (trimmed)."""
+    plain = client.chat.completions.create(model=MODEL, messages=[_user(f"  {BUDVA_QUESTION}\n")])
+    chunks = list(client.chat.completions.create(model=MODEL, messages=[_user(BUDVA_QUESTION)], stream=True))
+    api = _api_ask(server, BUDVA_QUESTION)
+
+    message = plain.choices[0].message
+    extra = message.model_extra or {}
+    last = chunks[-1].choices[0].delta.model_extra or {}
+    assert extra["question"] == last["question"] == BUDVA_QUESTION
+    assert extra["answer_id"] == last["answer_id"] == api["answer_id"] and len(api["answer_id"]) == 32
+    assert not any("answer_id" in (c.choices[0].delta.model_extra or {}) for c in chunks[:-1])
+
+    rated = _rate(server, extra["answer_id"], extra["question"], message.content or "")
+    assert rated.status_code == 201, rated.text
+    made_up = _rate(server, "0" * 32, extra["question"], message.content or "")
+    assert made_up.status_code == 422 and made_up.json()["error"] == "unknown_answer"
+    edited = _rate(server, extra["answer_id"], extra["question"], f"{message.content} (edited)")
+    assert edited.status_code == 422, "the id holds only for the answer as given"
+
+
 def test_a_follow_up_is_answered_from_the_earlier_messages(server: str, client: OpenAI) -> None:
     first = client.chat.completions.create(model=MODEL, messages=[_user(BUDVA_QUESTION)])
     history = [

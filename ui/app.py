@@ -102,7 +102,8 @@ def create_app(
         )
 
     door = Door.from_settings(settings)
-    mcp_endpoint, mcp_lifespan = streamable_http(build_mcp_server(service, door))
+    receipts = Receipts(settings.feedback_secret)  # one signer: /api, /v1 and /mcp answers rate alike
+    mcp_endpoint, mcp_lifespan = streamable_http(build_mcp_server(service, door, receipts))
     swagger_assets = _swagger_assets()
     app = FastAPI(
         title="IOM Assistant API",
@@ -118,7 +119,7 @@ def create_app(
     app.state.feedback = feedback
     app.state.conversations = conversations
     app.state.door = door
-    app.state.receipts = Receipts(settings.feedback_secret)
+    app.state.receipts = receipts
     app.state.feedback_rate = RateLimit(FEEDBACK_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(build_api_router())

@@ -28,6 +28,7 @@ from assistant.errors import AssistantError
 from assistant.filters import ChunkFilter
 from assistant.service import AssistantService, retrieved_passage
 from ui.door import Door
+from ui.receipts import Receipts
 from ui.schemas import Filters
 
 MCP_PATH = "/mcp"
@@ -40,10 +41,13 @@ Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]  # an app's lifesp
 _READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
-def build_mcp_server(service: AssistantService, door: Door | None = None) -> MCPServer[Any]:
+def build_mcp_server(
+    service: AssistantService, door: Door | None = None, receipts: Receipts | None = None
+) -> MCPServer[Any]:
     """The tools over `service`. With a `door` (HTTP), each call reads what its request's groups
     may read, and a call without a request reads only everyone's documents; without one (stdio),
-    the local user reads everything."""
+    the local user reads everything. With the web app's `receipts`, an answer carries the
+    `answer_id` that rates it through `/api/feedback`; without (stdio), its `answer_id` is empty."""
     server: MCPServer[Any] = MCPServer("iom-assistant", instructions=_INSTRUCTIONS, log_level="WARNING")
 
     def reader(ctx: Context[Any, Any]) -> Reader:
@@ -71,12 +75,13 @@ def build_mcp_server(service: AssistantService, door: Door | None = None) -> MCP
         """Answer a question from the IOM documents: `answer` holds the text with [n] markers,
         `citations` the sources they refer to (n, source_id, title, page, url, quote), `refused`
         is true when the documents do not answer it (then `retrieved` lists the closest
-        passages), `notices` what the reader should know."""
+        passages), `notices` what the reader should know; `answer_id`, sent with `question` and
+        `answer` unchanged, rates it through the web app's /api/feedback (empty over stdio)."""
         try:
             answer = service.ask(question, filters=ChunkFilter(reader=reader(ctx)))
         except AssistantError as exc:
             raise ToolError(str(exc)) from exc
-        return answer.to_dict()
+        return (receipts.signed(answer) if receipts is not None else answer).to_dict()
 
     return server
 

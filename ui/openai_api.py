@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from assistant.answer import Answer
 from assistant.service import StreamEvent
 from assistant.settings import PROVIDERS
-from ui.api import ReaderDep, ServiceDep, require_user, search_filter
+from ui.api import ReaderDep, ReceiptsDep, ServiceDep, require_user, search_filter
 from ui.errors import ApiError, guarded_stream
 from ui.openai_compat import (
     V1_PREFIX,
@@ -33,6 +33,7 @@ from ui.openai_compat import (
     provider_of,
     split_conversation,
 )
+from ui.receipts import Receipts
 from ui.schemas import MAX_HISTORY_MESSAGES, MAX_TEXT_CHARS, AskRequest
 
 _STREAMED: dict[int | str, dict[str, Any]] = {
@@ -50,19 +51,23 @@ def build_openai_router() -> APIRouter:
         return model_list(service.settings.llm_provider)
 
     @router.post("/chat/completions", responses=_STREAMED)
-    def chat_completions(body: ChatCompletionRequest, service: ServiceDep, reader: ReaderDep) -> Any:
+    def chat_completions(
+        body: ChatCompletionRequest, service: ServiceDep, reader: ReaderDep, receipts: ReceiptsDep
+    ) -> Any:
         """The answer to the last user message, earlier messages its history: `message.content`
-        with `[n]` markers, `message.citations` as in `/api/ask`, `refused` and `notices`.
-        With `stream`, `chat.completion.chunk` events; the citations come in the last one."""
+        with `[n]` markers, `message.citations` as in `/api/ask`, `refused`, `notices`, and the
+        `answer_id` and `question` that rate it through `/api/feedback`. With `stream`,
+        `chat.completion.chunk` events; the citations and the id come in the last one."""
         ask = _ask_request(body)
         completion = Completion(body.model)
         filters = search_filter(ask, reader)
         if not body.stream:
-            return completion.whole(service.ask(ask.question, ask.conversation(), ask.provider, filters))
+            answer = service.ask(ask.question, ask.conversation(), ask.provider, filters)
+            return completion.whole(receipts.signed(answer))
         events = service.ask_stream(ask.question, ask.conversation(), ask.provider, filters)
         first = next(events)  # bad questions and an empty index fail here, as plain HTTP errors
         return StreamingResponse(
-            guarded_stream(_chunks(completion, chain([first], events)), _error_event),
+            guarded_stream(_chunks(completion, chain([first], events), receipts), _error_event),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -90,9 +95,10 @@ def _ask_request(body: ChatCompletionRequest) -> AskRequest:
         raise ApiError(400, "invalid_request", detail, param="messages") from None
 
 
-def _chunks(completion: Completion, events: Iterator[StreamEvent]) -> Iterator[str]:
+def _chunks(completion: Completion, events: Iterator[StreamEvent], receipts: Receipts) -> Iterator[str]:
     yield _data(completion.opening())
-    answer: Answer = next(event.answer for event in events if event.answer is not None)
+    found: Answer = next(event.answer for event in events if event.answer is not None)
+    answer = receipts.signed(found)
     for piece in completion.pieces(answer):
         yield _data(piece)
     yield _data(completion.closing(answer))

@@ -2,7 +2,8 @@
 chunks, the model list and the error object.
 
 Only the shapes live here; the routes are in `ui/openai_api.py`. The answer's parts are the
-answer object's (`Answer.to_dict()`), so the citations are the very objects `/api/ask` returns.
+answer object's (`Answer.to_dict()`), so the citations are the very objects `/api/ask` returns,
+and its `answer_id` (with the `question` as read) rates it through `/api/feedback`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from assistant.settings import PROVIDERS
 
 V1_PREFIX = "/v1"
 MODEL_PREFIX = "iom-assistant-"
-_EXTRAS = ("citations", "refused", "notices")  # what an answer adds to OpenAI's message
+# what an answer adds to OpenAI's message; `answer_id` with `question` (as read) rate it at /api/feedback
+_EXTRAS = ("citations", "refused", "notices", "answer_id", "question")
 _ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
@@ -110,8 +112,8 @@ class Completion:
         return [self._chunk({"content": word}) for word in words if word]
 
     def closing(self, answer: Answer) -> dict[str, Any]:
-        """The last chunk: finish_reason `stop`, and the only one with the citations, `refused`
-        and `notices`."""
+        """The last chunk: finish_reason `stop`, and the only one with the citations, `refused`,
+        `notices`, `answer_id` and `question`."""
         extras = _extras(answer)
         return {**self._chunk(extras, finish_reason="stop"), "citations": extras["citations"]}
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
+
+from assistant.answer import Answer
 
 
 class Receipts:
@@ -27,3 +30,7 @@ class Receipts:
     def valid(self, answer_id: str, question: str, answer: str) -> bool:
         """Whether this server gave this answer to this question."""
         return hmac.compare_digest(answer_id.encode(), self.issue(question, answer).encode())
+
+    def signed(self, answer: Answer) -> Answer:
+        """The answer with the id that lets its reader rate it (`answer_id`)."""
+        return replace(answer, answer_id=self.issue(answer.question, answer.answer))
