@@ -27,7 +27,7 @@ from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.embedder import CachedEmbedder
 from assistant.errors import AssistantError, IndexUnavailableError
 from assistant.filters import ChunkFilter
-from assistant.grounding import GroundingGuard, GroundingReport
+from assistant.grounding import GroundedClaim, GroundingGuard, GroundingReport
 from assistant.index import Index
 from assistant.lexicon import load_lexicon
 from assistant.manifest import COMPLETE
@@ -43,7 +43,10 @@ _FULL_STOPS = (".", "!", "?", "…", '"', "”", "’", ")")  # a sentence that 
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """One server-sent event: `token` pieces of text, then one final `answer`."""
+    """One server-sent event: `token` pieces of text, then one final `answer`. The pieces are the
+    answer's sentences as they are checked, with their [n] markers, so they join into the final
+    answer's text, unless the final answer is another (a refusal after all, or the extractive
+    fallback after a language model's checked sentences): the `answer` event is the one to keep."""
 
     kind: str  # "token" | "answer"
     text: str = ""
@@ -245,38 +248,49 @@ class AssistantService:
             return self._answerers[provider]
 
 
-def _tokens(draft: Generator[str, None, Draft]) -> Generator[StreamEvent, None, Draft]:
-    """An answerer's checked sentences as token events; its draft at the end."""
+def _tokens(draft: Generator[GroundedClaim, None, Draft]) -> Generator[StreamEvent, None, Draft]:
+    """An answerer's checked sentences as token events, each as it reads in the answer (its
+    separator, its [n] markers); its draft at the end."""
+    marks = _Marks()
     while True:
         try:
-            piece = next(draft)
+            claim = next(draft)
         except StopIteration as done:
             return done.value
-        yield StreamEvent("token", piece)
+        yield StreamEvent("token", marks.sentence(claim))
+
+
+class _Marks:
+    """Citation numbers by first appearance, given sentence by sentence, so the sentences can be
+    sent as they come and still join into the answer's text."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[int, int] = {}  # passage index -> n
+        self.quotes: dict[int, list[str]] = {}
+        self._previous: str | None = None
+
+    def sentence(self, claim: GroundedClaim) -> str:
+        """The claim as it reads in the answer: its separator, its text, its [n] markers."""
+        marks = []
+        for p in claim.passages:
+            n = self.numbers.setdefault(p, len(self.numbers) + 1)
+            quote = claim.quotes[p]
+            if quote not in self.quotes.setdefault(p, []):
+                self.quotes[p].append(quote)
+            marks.append(f"[{n}]")
+        # A line without a full stop ("Budget: EUR 64.7 million") ends with a line break, so it
+        # stays a sentence of its own for whoever reads or checks the answer.
+        previous, self._previous = self._previous, claim.text
+        separator = "" if previous is None else " " if previous.endswith(_FULL_STOPS) else "\n"
+        return f"{separator}{claim.text} {''.join(marks)}"
 
 
 def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
     """The answer text with citations numbered by first appearance."""
-    numbers: dict[int, int] = {}
-    quotes: dict[int, list[str]] = {}
-    sentences: list[str] = []
-    previous = ""
-    for claim in report.claims:
-        marks = []
-        for p in claim.passages:
-            n = numbers.setdefault(p, len(numbers) + 1)
-            quote = claim.quotes[p]
-            if quote not in quotes.setdefault(p, []):
-                quotes[p].append(quote)
-            marks.append(f"[{n}]")
-        # A line without a full stop ("Budget: EUR 64.7 million") ends with a line break, so it
-        # stays a sentence of its own for whoever reads or checks the answer.
-        if sentences:
-            sentences.append(" " if previous.endswith(_FULL_STOPS) else "\n")
-        sentences.append(f"{claim.text} {''.join(marks)}")
-        previous = claim.text
+    marks = _Marks()
+    text = "".join(marks.sentence(claim) for claim in report.claims)
     citations = []
-    for p, n in numbers.items():
+    for p, n in marks.numbers.items():
         chunk = passages[p].chunk
         citations.append(
             Citation(
@@ -285,12 +299,12 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
                 title=chunk.title,
                 page=chunk.page,
                 url=chunk.url,
-                quote=" … ".join(quotes[p]),
+                quote=" … ".join(marks.quotes[p]),
                 score=round(passages[p].score, 4),
                 chunk_id=chunk.chunk_id,
             )
         )
-    return "".join(sentences), citations
+    return text, citations
 
 
 def retrieved_passage(passage: Passage) -> RetrievedPassage:

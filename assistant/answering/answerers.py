@@ -28,7 +28,7 @@ from assistant.answering.reader import Selection
 from assistant.citations import SENTENCE_DONE
 from assistant.conversation import is_follow_up, standalone_question
 from assistant.errors import ProviderError
-from assistant.grounding import GroundingGuard, GroundingReport, parse_claims
+from assistant.grounding import GroundedClaim, GroundingGuard, GroundingReport, parse_claims
 from assistant.lexical import terms
 from assistant.notices import service_text
 from assistant.question import MAX_QUESTION_CHARS
@@ -61,8 +61,8 @@ class Answerer(Protocol):
 
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]
-    ) -> Generator[str, None, Draft]:
-        """Stream the answer's checked sentences; return the checked draft."""
+    ) -> Generator[GroundedClaim, None, Draft]:
+        """Stream the answer's checked sentences, in the answer's order; return the checked draft."""
         ...
 
 
@@ -82,10 +82,9 @@ class ExtractiveAnswerer:
 
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]
-    ) -> Generator[str, None, Draft]:
+    ) -> Generator[GroundedClaim, None, Draft]:
         report = self.guard.check(selection.claims(), [p.chunk.text for p in passages])
-        for claim in report.claims:
-            yield f"{claim.text} "
+        yield from report.claims
         return Draft(report, passages)
 
 
@@ -118,7 +117,7 @@ class LLMAnswerer:
 
     def draft(
         self, question: str, passages: Sequence[Passage], selection: Selection, notices: list[str]
-    ) -> Generator[str, None, Draft]:
+    ) -> Generator[GroundedClaim, None, Draft]:
         used = passages[:LLM_PASSAGES]
         report, refused = yield from self._written(question, used, notices)
         if refused:
@@ -131,7 +130,7 @@ class LLMAnswerer:
 
     def _written(
         self, question: str, passages: Sequence[Passage], notices: list[str]
-    ) -> Generator[str, None, tuple[GroundingReport | None, bool]]:
+    ) -> Generator[GroundedClaim, None, tuple[GroundingReport | None, bool]]:
         """Stream the model's answer sentence by sentence, each shown only once the guard backs
         it. Returns the report (None when the model failed) and whether the model refused."""
         deadline = time.monotonic() + self.timeout_s
@@ -161,7 +160,9 @@ class LLMAnswerer:
         yield from self._verify(pending, texts, report)
         return report, False
 
-    def _verify(self, text: str, passages: list[str], report: GroundingReport) -> Generator[str, None, None]:
+    def _verify(
+        self, text: str, passages: list[str], report: GroundingReport
+    ) -> Generator[GroundedClaim, None, None]:
         """Ground a piece of the model's text, add the outcome to `report`, stream what survives."""
         claims, invalid = parse_claims(text, len(passages))
         part = self.guard.check(claims, passages, invalid)
@@ -169,8 +170,7 @@ class LLMAnswerer:
         report.removed.extend(part.removed)
         report.recited += part.recited
         report.invalid_citations += part.invalid_citations
-        for claim in part.claims:
-            yield f"{claim.text} "
+        yield from part.claims
 
     def _question(self, messages: list[Message]) -> str | None:
         """The question a model was asked to write: its reply's first line, unquoted, when that
