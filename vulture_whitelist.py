@@ -44,6 +44,8 @@ font
 refresh
 _get_relevant_documents  # assistant/langchain.py
 run_manager
+_.invoke  # assistant/langchain.py: AnswerRunnable, LangChain's Runnable interface
+_.astream
 # used by tests and benchmarks only
 _.iter_chunks  # bench/ingest.py, tests/test_ingest.py
 evaluation_corpus  # tests/conftest.py, bench/naive_baseline.py

@@ -6,6 +6,7 @@
   optionally restricted by a `ChunkFilter` (sources, dates, and who reads: its `reader`).
 - `answer_runnable`: the whole answering (reader, provider, grounding guard) as an LCEL
   `Runnable`: a question, or `{"question", "history"}`, in; the answer object's dict out.
+  It streams: `{"answer": piece}` chunks as each sentence is checked, then the citations.
 - `chat_model`: the LangChain chat model the settings name, built by `init_chat_model`.
 - `numbered_passages`: documents as a numbered context block for a prompt of one's own.
 
@@ -17,14 +18,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import run_in_executor
+from langchain_core.runnables.utils import AddableDict
 
 from assistant.answering.llm import ChatModelSpec, init_chat
 from assistant.answering.prompts import Message
@@ -87,15 +90,92 @@ def numbered_passages(documents: Sequence[Document]) -> str:
 def answer_runnable(
     service: AssistantService, provider: str | None = None, filters: ChunkFilter | None = None
 ) -> Runnable[Any, dict[str, Any]]:
-    """The service's answering as an LCEL chain: a question string or `{"question", "history"}`
-    (history: `{role, content}` dicts, `(role, content)` pairs or LangChain messages) in; the
-    answer object (`answer`, `citations`, `refused`, `notices`, ...) out as a dict."""
+    """The service's answering as an LCEL `Runnable`: a question string or `{"question",
+    "history"}` (history: `{role, content}` dicts, `(role, content)` pairs or LangChain messages)
+    in; the answer object (`answer`, `citations`, `refused`, `notices`, ...) out as a dict.
 
-    def ask(request: tuple[str, list[Message]]) -> dict[str, Any]:
-        question, history = request
-        return service.ask(question, history, provider, filters).to_dict()
+    `.stream()` / `.astream()` yield `{"answer": piece}` chunks as the service checks each
+    sentence, then one last chunk with the rest of the answer object (`citations`, `refused`,
+    `notices`, ...); the chunks add up (`+`) to what `.invoke()` returns."""
+    return AnswerRunnable(service=service, provider=provider, filters=filters).with_config(
+        run_name="iom_answer"
+    )
 
-    return (RunnableLambda(_request) | RunnableLambda(ask)).with_config(run_name="iom_answer")
+
+class AnswerRunnable(Runnable[Any, dict[str, Any]]):
+    """The service's answering, invoked or streamed (see `answer_runnable`)."""
+
+    def __init__(
+        self, service: AssistantService, provider: str | None = None, filters: ChunkFilter | None = None
+    ) -> None:
+        self.service = service
+        self.provider = provider
+        self.filters = filters
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The answer object's dict."""
+        return self._call_with_config(self._answer, input, config)
+
+    def transform(
+        self, input: Iterator[Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """The answer's text pieces as the service checks them, then the rest of the answer."""
+        yield from self._transform_stream_with_config(input, self._pieces, config)
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """As `transform`, for one input."""
+        yield from self.transform(iter([input]), config, **kwargs)
+
+    async def atransform(
+        self, input: AsyncIterator[Any], config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """As `transform`; the service runs in a worker thread, one piece at a time."""
+        async for chunk in self._atransform_stream_with_config(input, self._apieces, config):
+            yield chunk
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """As `atransform`, for one input."""
+
+        async def one() -> AsyncIterator[Any]:
+            yield input
+
+        async for chunk in self.atransform(one(), config, **kwargs):
+            yield chunk
+
+    def _answer(self, value: Any) -> dict[str, Any]:
+        question, history = _request(value)
+        return self.service.ask(question, history, self.provider, self.filters).to_dict()
+
+    def _pieces(self, inputs: Iterator[Any]) -> Iterator[dict[str, Any]]:
+        question, history = _request(_whole(inputs))
+        for event in self.service.ask_stream(question, history, self.provider, self.filters):
+            if event.answer is not None:
+                rest = event.answer.to_dict()
+                del rest["answer"]
+                yield AddableDict(rest)
+            else:
+                yield AddableDict(answer=event.text)
+
+    async def _apieces(self, inputs: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
+        whole: list[Any] = [chunk async for chunk in inputs]
+        pieces = self._pieces(iter(whole))
+        while (piece := await run_in_executor(None, next, pieces, None)) is not None:
+            yield piece
+
+
+def _whole(inputs: Iterator[Any]) -> Any:
+    """An input that came in pieces, added up as LangChain adds them (strings join, dicts merge)."""
+    whole: Any = None
+    for chunk in inputs:
+        try:
+            whole = chunk if whole is None else whole + chunk
+        except TypeError:
+            whole = chunk
+    return whole
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
@@ -131,4 +211,11 @@ def _message(message: object) -> Message:
     return _ROLES[role], content
 
 
-__all__ = ["DocumentRetriever", "answer_runnable", "chat_model", "numbered_passages", "passage_document"]
+__all__ = [
+    "AnswerRunnable",
+    "DocumentRetriever",
+    "answer_runnable",
+    "chat_model",
+    "numbered_passages",
+    "passage_document",
+]

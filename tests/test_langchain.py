@@ -3,6 +3,8 @@ SmolLM2 behind the llama.cpp server (conftest's `smollm2_server`)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,30 @@ def test_answer_runnable_returns_a_cited_answer(service: AssistantService) -> No
     assert answer["citations"][0]["n"] == 1 and answer["citations"][0]["source_id"] == SEED.name
     assert answer["citations"][0]["quote"] in " ".join(r["text"] for r in answer["retrieved"])
     assert isinstance(answer["notices"], list) and answer["provider"] == "extractive"
+
+
+def test_answer_runnable_streams_the_checked_sentences_then_the_citations(service: AssistantService) -> None:
+    runnable = answer_runnable(service)
+    answer: dict[str, Any] = runnable.invoke(QUESTION)
+    chunks = list(runnable.stream(QUESTION))
+    pieces = [chunk["answer"] for chunk in chunks if "answer" in chunk]
+
+    assert len(pieces) > 1, pieces
+    assert "".join(pieces) == answer["answer"] and "[1]" in pieces[0]
+    assert all("citations" not in chunk for chunk in chunks[:-1]), "the citations come once, at the end"
+    assert chunks[-1]["citations"] == answer["citations"] and chunks[-1]["refused"] is False
+    added = chunks[0]
+    for chunk in chunks[1:]:
+        added = added + chunk
+    timed = "timings_ms"  # the one part two runs do not share
+    assert added.keys() == answer.keys() and added[timed].keys() == answer[timed].keys()
+    assert {**added, timed: None} == {**answer, timed: None}, "the chunks add up to what invoke returns"
+    streamed_async = asyncio.run(_pieces(runnable.astream({"question": QUESTION, "history": []})))
+    assert streamed_async == pieces
+
+
+async def _pieces(chunks: AsyncIterator[dict[str, Any]]) -> list[str]:
+    return [chunk["answer"] async for chunk in chunks if "answer" in chunk]
 
 
 def test_answer_runnable_takes_history_and_composes(service: AssistantService) -> None:
