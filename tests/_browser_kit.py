@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ANSWER_TIMEOUT_MS = 60_000
+# What a page must show within, once the answer is in: Playwright's 5 s default is too short on a
+# CI machine twice as busy as a developer's (a folded turn once took longer to open there).
+EXPECT_TIMEOUT_MS = 20_000
 REFUSAL = "I could not find this in the IOM documents"
 
 Scope = Page | FrameLocator
@@ -36,6 +39,7 @@ def chromium() -> Iterator[Browser]:
     """Headless Chromium for one test module."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set IOM_TEST_CHROMIUM)")
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
