@@ -37,6 +37,12 @@ from assistant.retrieval import Passage
 from assistant.text import STOPWORDS, split_sentences, words
 
 _FIELD = re.compile(r"^([\w .’'()/-]{1,40}): \S")  # a "column: value" line of a record
+# A line that is little but web addresses ("File URL: https://...") answers only a question asking
+# for a link.
+_WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_ASKS_LINK = re.compile(
+    r"\b(?:link|url|website|web ?site|web address|download|enlace|lien|lidhj\w*)\b", re.IGNORECASE
+)
 # Keys of record and cover-page lines that name people and organisations ("Evaluators: ...").
 _ROLE_KEYS = frozenset(
     terms("evaluator author lead led manager donor commissioned funded contact focal consultant firm partner")
@@ -126,8 +132,11 @@ class SentenceReader:
         weights = {t: self.stats.idf(t) for t in question_terms}
         total = math.fsum(weights.values()) or 1.0  # fsum: the same whatever the set order
         found: list[Candidate] = []
+        asks_link = bool(_ASKS_LINK.search(question))
         for p, passage in enumerate(passages[: cfg.passages]):
             for position, sentence in enumerate(split_sentences(passage.chunk.text)):
+                if not asks_link and _only_addresses(sentence):
+                    continue
                 field = _FIELD.match(sentence)
                 shortest = 2 if field else 4  # "Project Code: CE.0307" is an answer
                 if not shortest <= len(sentence.split()) <= 90:
@@ -246,6 +255,11 @@ class SentenceReader:
             reason=None if answering else refusal_reason(wanted, unknown, gaps[best.passage]),
             evidence=evidence,
         )
+
+
+def _only_addresses(sentence: str) -> bool:
+    """Whether a line is web addresses and at most a short key ("File URL: https://...")."""
+    return bool(_WEB_ADDRESS.search(sentence)) and len(_WEB_ADDRESS.sub(" ", sentence).split()) <= 3
 
 
 def _squash(score: float) -> float:

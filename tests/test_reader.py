@@ -1,0 +1,40 @@
+"""The sentence reader over hand-made passages (the deterministic hash embedder)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.answering.reader import SentenceReader
+from assistant.documents import Chunk
+from assistant.embedder import HashEmbedder
+from assistant.lexical import LexicalIndex
+from assistant.retrieval import Passage
+
+pytestmark = pytest.mark.unit
+
+RECORD = (
+    "Title: Climate Security in the Pacific Project\n"
+    "File URL: https://evaluation.iom.int/sites/docs/Final%20Evaluation_Climate%20Security.pdf\n"
+    "Countries Covered: Kiribati, Marshall Islands"
+)
+
+
+def read(question: str) -> list[str]:
+    chunk = Chunk(chunk_id="c", source_id="export.csv", text=RECORD, title="", format="csv", ordinal=0)
+    lexical = LexicalIndex()
+    lexical.add([chunk])
+    embedder = HashEmbedder()
+    reader = SentenceReader(embedder, lexical)
+    selection = reader.select(question, [Passage(chunk, 0, 0.5)], np.asarray(embedder.embed([question])[0]))
+    return [s.text for s in selection.sentences]
+
+
+def test_a_line_of_web_addresses_answers_only_a_question_asking_for_a_link() -> None:
+    assert not any(
+        "https://" in s
+        for s in read("Which countries did the Climate Security in the Pacific evaluation cover?")
+    )
+    assert any(
+        "https://" in s for s in read("Where can I download the Climate Security in the Pacific evaluation?")
+    )
