@@ -105,7 +105,7 @@ class ChatCallbacks:
         try:
             question = check_question(question)
         except InvalidQuestionError as exc:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(str(exc), alert=True)
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(public_detail(exc, say), alert=True)
             return
         base = self.base_url(request)
         history = [
@@ -129,7 +129,7 @@ class ChatCallbacks:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
             log.warning("chat answer failed: %s", exc)
-            turns[-1].error = public_detail(exc)
+            turns[-1].error = public_detail(exc, say)
         except Exception:
             log.exception("chat answer failed")
             turns[-1].error = say("error.unexpected")
