@@ -427,6 +427,17 @@ def test_embed_page_speaks_the_language_asked_else_the_browsers(
     assert "Accept-Language" in response.headers["vary"]
 
 
+@pytest.mark.parametrize(("query", "code"), [("", "fr"), ("?lang=es", "es")])
+def test_a_permalink_to_no_answer_says_so_in_the_language_asked_else_the_browsers(
+    client: TestClient, query: str, code: str
+) -> None:
+    response = client.get(f"/a/{'A' * 22}{query}", headers={"Accept-Language": "fr-FR"})
+    say = Messages(code)
+    assert response.status_code == 404
+    assert f'<html lang="{code}" dir="ltr">' in response.text
+    assert escape(say("permalink.missing")) in response.text
+
+
 def test_embed_page_honours_the_root_path(web_settings: Settings, service: AssistantService) -> None:
     with _app_with(web_settings, service, root_path="/assistant") as client:
         page = client.get("/embed", headers={"Host": "intranet.example.org:8443"}).text
