@@ -1,5 +1,5 @@
-"""The English sentences the service says besides the documents' own: the refusal, its reasons
-and the notices attached to an answer.
+"""The English sentences the service says besides the documents' own: the refusal, its reasons,
+the notices attached to an answer, and what is wrong with a question it cannot ask.
 
 Each has a stable key, so a front end can say it in another language (`ui/i18n.py` reads the
 keys; `ui/messages/*.json` hold the translations). The API and the CLI say them in English.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from assistant.answer import REFUSAL_TEXT
 from assistant.answering.facts import STATED
+from assistant.question import QUESTION_TEXTS
 
 SERVICE_TEXTS: dict[str, str] = {
     "refusal": REFUSAL_TEXT,
@@ -33,6 +34,7 @@ SERVICE_TEXTS: dict[str, str] = {
         "The language model is unavailable or too slow; this answer was extracted from the documents."
     ),
     "notice.llm_empty": "The language model returned nothing; this answer was extracted from the documents.",
+    **QUESTION_TEXTS,
 }
 
 

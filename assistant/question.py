@@ -11,23 +11,33 @@ from assistant.lexical import terms
 MAX_QUESTION_CHARS = 2000  # a question, as asked or rewritten to stand alone
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
+# What is wrong with a question, in English (`assistant.notices` lists them with the service's
+# other sentences, so the chat can say them in its reader's language).
+QUESTION_TEXTS: dict[str, str] = {
+    "question.not_text": "the question must be text",
+    "question.control": (
+        "the question contains control characters; remove them (plain text and new lines only)"
+    ),
+    "question.empty": "the question is empty: type a question about the IOM documents",
+    "question.too_long": (
+        "the question is {length} characters long; the limit is {limit}. Ask about one thing at a time."
+    ),
+    "question.no_words": "the question has no words to search for: ask with words",
+}
+
 
 def check_question(question: str) -> str:
     """The question, trimmed; InvalidQuestionError naming the problem if it cannot be asked."""
     if not isinstance(question, str):
-        raise InvalidQuestionError("the question must be text")
+        raise InvalidQuestionError(QUESTION_TEXTS["question.not_text"])
     if _CONTROL.search(question):
-        raise InvalidQuestionError(
-            "the question contains control characters; remove them (plain text and new lines only)"
-        )
+        raise InvalidQuestionError(QUESTION_TEXTS["question.control"])
     text = unicodedata.normalize("NFC", question).strip()
     if not text:
-        raise InvalidQuestionError("the question is empty: type a question about the IOM documents")
+        raise InvalidQuestionError(QUESTION_TEXTS["question.empty"])
     if len(text) > MAX_QUESTION_CHARS:
-        raise InvalidQuestionError(
-            f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}. "
-            "Ask about one thing at a time."
-        )
+        message = QUESTION_TEXTS["question.too_long"].format(length=len(text), limit=MAX_QUESTION_CHARS)
+        raise InvalidQuestionError(message)
     if not terms(text):
-        raise InvalidQuestionError("the question has no words to search for: ask with words")
+        raise InvalidQuestionError(QUESTION_TEXTS["question.no_words"])
     return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, MutableMapping
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from assistant.settings import Settings, load_settings
 from tests.conftest import clean_environment
 from ui.api import FEEDBACK_PER_MINUTE
 from ui.app import check_exposure, create_app, with_allowed_hosts
+from ui.i18n import Messages
 
 pytestmark = pytest.mark.integration
 
@@ -397,6 +399,43 @@ def test_embed_page_shows_snippets_with_the_public_address(
     assert "&lt;iframe src=&quot;https://assistant.iom.example/&quot;" in page
     assert "&lt;gradio-app src=&quot;https://assistant.iom.example/&quot;" in page
     assert '<iframe src="https://assistant.iom.example/"' in page
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "code"),
+    [("/embed", "fr-FR,fr;q=0.9,en;q=0.5", "fr"), ("/embed?lang=es", "fr-FR", "es"), ("/embed", "de", "en")],
+)
+def test_embed_page_speaks_the_language_asked_else_the_browsers(
+    client: TestClient, path: str, accept: str, code: str
+) -> None:
+    response = client.get(path, headers={"Accept-Language": accept})
+    page, say = response.text, Messages(code)
+    assert f'<html lang="{code}" dir="ltr">' in page
+    assert f"<title>{escape(say('embed.title'))}</title>" in page
+    headings = ("embed.heading", "embed.iframe_heading", "embed.component_heading", "embed.preview_heading")
+    for key in headings:
+        assert f">{escape(say(key))}</h" in page, key
+    assert f'data-copy="iframe-snippet">{escape(say("embed.copy"))}</button>' in page
+    frame_note = escape(say("embed.iframe_note")).format(
+        variable="<code>IOM_ASSISTANT_FRAME_ANCESTORS</code>",
+        value="<code>&#x27;self&#x27; https://intranet.example.org</code>",
+    )
+    assert frame_note in page
+    assert f'title="{escape(say("app.title"))}"' in page
+    if code != "en":
+        assert escape(Messages("en")("embed.heading")) not in page
+    assert "Accept-Language" in response.headers["vary"]
+
+
+@pytest.mark.parametrize(("query", "code"), [("", "fr"), ("?lang=es", "es")])
+def test_a_permalink_to_no_answer_says_so_in_the_language_asked_else_the_browsers(
+    client: TestClient, query: str, code: str
+) -> None:
+    response = client.get(f"/a/{'A' * 22}{query}", headers={"Accept-Language": "fr-FR"})
+    say = Messages(code)
+    assert response.status_code == 404
+    assert f'<html lang="{code}" dir="ltr">' in response.text
+    assert escape(say("permalink.missing")) in response.text
 
 
 def test_embed_page_honours_the_root_path(web_settings: Settings, service: AssistantService) -> None:

@@ -113,3 +113,50 @@ def test_arabic_is_laid_out_right_to_left_and_falls_back_to_english(
         expect(page.locator("#iom-send")).to_have_text(AR("question.send"))
         expect(page.locator("#iom-chat")).to_contain_text(EN("chat.example.1"))  # not translated yet
         shot(page, "i18n-ar-rtl.png")
+
+
+# Every 10 ms until the page is marked with its language and the button was seen, the
+# send button's text whenever the reader could see it, with the time since navigation.
+_WATCH_FIRST_PAINT = """
+window.iomSeen = [];
+(function watch() {
+  const send = document.querySelector('#iom-send');
+  if (send && getComputedStyle(send).visibility === 'visible' && send.getClientRects().length) {
+    window.iomSeen.push([send.textContent.trim(), performance.now()]);
+  }
+  const marked = document.documentElement && document.documentElement.dataset.iomLanguage;
+  if (!marked || !window.iomSeen.length) setTimeout(watch, 10);
+})();
+"""
+REVEALED_ANYWAY_MS = 4_000  # ui/theme.py shows the chat after 4 s even if its language never came
+
+
+@pytest.mark.parametrize(("locale", "say"), [("fr-FR", FR), ("es-ES", ES)])
+def test_the_first_paint_is_already_in_the_browsers_language(
+    server: ServerThread, browser: Browser, locale: str, say: Messages
+) -> None:
+    context = browser.new_context(locale=locale)
+    try:
+        page = context.new_page()
+        page.add_init_script(_WATCH_FIRST_PAINT)
+        _open_in(page, server.url, say)
+        page.wait_for_function("window.iomSeen.length > 0")
+        seen = page.evaluate("window.iomSeen")
+        early = [text for text, ms in seen if ms < REVEALED_ANYWAY_MS]
+        assert seen[-1][0] == say("question.send")
+        assert set(early) <= {say("question.send")}, seen  # never "Send" before "Envoyer"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("locale", "say"), [("fr-FR", FR), ("es-ES", ES)])
+def test_a_question_that_cannot_be_asked_is_refused_in_the_readers_language(
+    server: ServerThread, browser: Browser, locale: str, say: Messages
+) -> None:
+    with _chat(browser, server.url, locale, say) as page:
+        box = page.locator("#iom-question textarea")
+        box.fill("??? !!!")
+        box.press("Enter")
+        expect(page.locator("#iom-status .iom-alert")).to_contain_text(
+            say("question.no_words"), timeout=LOAD_TIMEOUT_MS
+        )

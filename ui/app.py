@@ -47,6 +47,7 @@ from ui.door import Door, gradio_sessions
 from ui.embed import build_embed_router
 from ui.errors import answer_unknown_paths, install_error_handlers
 from ui.export import build_export_router
+from ui.i18n import Messages, languages
 from ui.openai_api import build_openai_router
 from ui.openai_compat import V1_PREFIX
 from ui.owner import BrowserCookieMiddleware
@@ -74,6 +75,13 @@ OPEN_PATHS = (
     "/pwa_icon/",
 )
 CHAT_LOGIN_PATHS = ("/", "/login", "/login/", "/logout")
+API_TITLE = "IOM Assistant API"  # the API speaks English, its docs and errors included
+
+
+def login_message() -> str:
+    """What the chat's login page says, once per language: Gradio draws that page from one
+    configuration for every browser."""
+    return " · ".join(dict.fromkeys(Messages(code)("login.message") for code in languages()))
 
 
 def create_app(
@@ -106,7 +114,7 @@ def create_app(
     mcp_endpoint, mcp_lifespan = streamable_http(build_mcp_server(service, door, receipts))
     swagger_assets = _swagger_assets()
     app = FastAPI(
-        title="IOM Assistant API",
+        title=API_TITLE,
         version=_version(),
         description="Answers from IOM documents, with citations. Errors are JSON `{error, detail}`.",
         docs_url=None if swagger_assets else f"{API_PREFIX}/docs",
@@ -175,7 +183,7 @@ def create_app(
             path="/",
             auth=login,
             auth_dependency=door.user if door.locked and not login else None,
-            auth_message="Sign in to IOM Assistant",
+            auth_message=login_message(),
             root_path=settings.root_path or None,
             footer_links=[],
             ssr_mode=False,
@@ -318,7 +326,7 @@ def _serve_docs_offline(app: FastAPI, assets: Path) -> None:
         root = request.scope.get("root_path", "").rstrip("/")
         return get_swagger_ui_html(
             openapi_url=f"{root}{API_PREFIX}/openapi.json",
-            title="IOM Assistant API",
+            title=API_TITLE,
             swagger_js_url=f"{root}{API_PREFIX}/docs/assets/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{API_PREFIX}/docs/assets/swagger-ui.css",
             swagger_favicon_url=f"{root}{API_PREFIX}/docs/assets/favicon.png",

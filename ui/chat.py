@@ -105,7 +105,7 @@ class ChatCallbacks:
         try:
             question = check_question(question)
         except InvalidQuestionError as exc:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(str(exc), alert=True)
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(public_detail(exc, say), alert=True)
             return
         base = self.base_url(request)
         history = [
@@ -129,7 +129,7 @@ class ChatCallbacks:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
             log.warning("chat answer failed: %s", exc)
-            turns[-1].error = public_detail(exc)
+            turns[-1].error = public_detail(exc, say)
         except Exception:
             log.exception("chat answer failed")
             turns[-1].error = say("error.unexpected")
@@ -177,13 +177,20 @@ def header(say: Messages) -> str:
 
 def page_language_js() -> str:
     """Script that gives the page the chosen language's `lang`, and `dir="rtl"` when it is
-    written right to left."""
+    written right to left; its `data-iom-language` shows the chat (`ui.theme.HEAD` keeps it
+    hidden until then, so its first paint is in the reader's language, not English), and the
+    question box gets the focus its autofocus could not take while hidden."""
     rtl = json.dumps([code for code in languages() if Messages(code).direction == "rtl"])
     return (
         "(code) => { const root = document.documentElement; root.lang = code; "
+        "root.dataset.iomLanguage = code; "
         f"root.dir = {rtl}.includes(code) ? 'rtl' : 'ltr'; "
         "const app = document.querySelector('.gradio-container'); "
-        "if (app) { app.lang = code; app.dir = root.dir; } }"
+        "if (app) { app.lang = code; app.dir = root.dir; } "
+        # the question box's autofocus found it hidden: give it the focus now it shows
+        "const focused = document.activeElement; "
+        "if (!focused || focused === document.body) "
+        "document.querySelector('#iom-question textarea')?.focus(); }"
     )
 
 

@@ -23,6 +23,7 @@ from assistant.errors import (
     IndexUnavailableError,
     InvalidQuestionError,
 )
+from ui.i18n import Messages
 from ui.openai_compat import V1_PREFIX
 from ui.openai_compat import error_body as openai_error_body
 from ui.urls import route_path
@@ -62,18 +63,13 @@ def error_code(exc: AssistantError) -> str:
             return "unavailable"
 
 
-_SERVER_SIDE = {
-    "index_unavailable": "the document index is not ready: the administrator runs `iom-assistant ingest`",
-    "not_configured": "this answering backend is not configured on the server; the details are in its log",
-    "unavailable": "the answering backend is unavailable; try again later (details in the server log)",
-}
-
-
-def public_detail(exc: AssistantError) -> str:
-    """What a caller is told of a failure: a bad question's own message; for a server-side
-    failure, whose message may name files, endpoints or settings, a sentence that says what to do
-    (the message itself goes to the log)."""
-    return str(exc) if error_status(exc) < 500 else _SERVER_SIDE[error_code(exc)]
+def public_detail(exc: AssistantError, say: Messages | None = None) -> str:
+    """What a caller is told of a failure, in `say`'s language (the API's: English): a bad
+    question's own message; for a server-side failure, whose message may name files, endpoints or
+    settings, the catalogue's `error.<code>`, a sentence that says what to do (the message itself
+    goes to the log)."""
+    say = say or Messages()
+    return say.service(str(exc)) if error_status(exc) < 500 else say(f"error.{error_code(exc)}")
 
 
 def error_status(exc: AssistantError) -> int:

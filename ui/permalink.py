@@ -5,8 +5,9 @@ The page passes the same door as every route (otherwise 401 and a note to sign i
 the answer only to a reader who may read every document it cites, each still in the index
 (`AssistantService.may_read_all`); to anyone else, as for an unknown id, a 404 that says nothing
 of the answer. Everything from documents and users is escaped; the page runs no script (its
-Content-Security-Policy allows none), is never cached and is not indexed. It speaks the
-browser's language (Accept-Language), the answer's sentences staying in the documents'.
+Content-Security-Policy allows none), is never cached and is not indexed. It speaks the language
+of `?lang=` when it is shipped, else the browser's (Accept-Language), the answer's sentences
+staying in the documents'.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def build_permalink_router(
     )
 
     @router.get(PERMALINK_ROUTE, response_class=HTMLResponse, include_in_schema=False)
-    def shared_answer(answer_id: str, request: Request) -> HTMLResponse:
+    def shared_answer(answer_id: str, request: Request, lang: str | None = None) -> HTMLResponse:
         """The answer, if the reader may read all it cites; else a 404 that reveals nothing."""
-        say = Messages(negotiate(request.headers.get("accept-language")))
+        say = Messages(negotiate(request.headers.get("accept-language"), lang))
         base = app_address(request, door.from_trusted_proxy(request), settings.root_path)
         headers = {"Content-Security-Policy": policy, "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
         if not door.admits(request):

@@ -118,8 +118,14 @@ CSS = """
 # line under the question is the page's one live region: it speaks each answer once, complete.
 # Two mends of Gradio 6's markup: a citation's title becomes its accessible name (the chat's
 # sanitiser keeps `title`, not `aria-label`), and the example buttons lose role="list" (a list
-# may hold only list items).
+# may hold only list items). The chat stays hidden until it speaks its reader's language (the
+# language switch's script marks the page, `ui.chat.page_language_js`), so its first paint is not
+# English before French; should that never come, it shows itself after 4 s.
 HEAD = """
+<style>
+html:not([data-iom-language]) .gradio-container { visibility: hidden; animation: iom-reveal 0s 4s forwards; }
+@keyframes iom-reveal { to { visibility: visible; } }
+</style>
 <script>
 (function () {
   var followed = null;
