@@ -172,10 +172,10 @@ def test_garbage_from_the_llm_falls_back_to_extractive(seed_index: Path, fake_en
 def test_a_language_model_renders_a_foreign_question_in_english_for_the_search(
     seed_index: Path, fake_endpoint: str
 ) -> None:
-    """Albanian "when did the regional meeting take place?": the offline glosses do not find the
-    date; searched beside the model's English rendering, it is found (the model's own answer,
-    which cites nothing, is dropped by the guard)."""
-    question = "Kur u zhvillua takimi rajonal?"
+    """Swahili "when did the regional meeting take place?" (a language neither the multilingual
+    encoder nor a glossary covers): offline nothing is found; searched beside the model's English
+    rendering, the date is (the model's own answer, which cites nothing, is dropped by the guard)."""
+    question = "Mkutano wa kikanda ulifanyika lini?"
     offline = AssistantService(load_settings(index_dir=seed_index)).ask(question)
     assert offline.refused
 
