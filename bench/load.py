@@ -133,10 +133,8 @@ def user(base_url: str, offset: int, deadline: float, results: Results) -> None:
             ask_once(client, QUESTIONS[(offset + i) % len(QUESTIONS)], results)
 
 
-def run_phase(base_url: str, users: int, seconds: float) -> Results:
-    results = Results()
-    deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=user, args=(base_url, n * 7, deadline, results)) for n in range(users)]
+def run_users(threads: list[threading.Thread], results: Results) -> Results:
+    """Start the simulated users, wait for all, and note how long they took."""
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -144,6 +142,13 @@ def run_phase(base_url: str, users: int, seconds: float) -> Results:
         thread.join()
     results.seconds = time.perf_counter() - started
     return results
+
+
+def run_phase(base_url: str, users: int, seconds: float) -> Results:
+    results = Results()
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=user, args=(base_url, n * 7, deadline, results)) for n in range(users)]
+    return run_users(threads, results)
 
 
 PACE_S = 20.0  # a paced user asks about this often
@@ -171,13 +176,7 @@ def run_paced(base_url: str, users: int, seconds: float, seed: int) -> Results:
         threading.Thread(target=paced_user, args=(base_url, n * 7, seconds, seed * 100_003 + n, results))
         for n in range(users)
     ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.seconds = time.perf_counter() - started
-    return results
+    return run_users(threads, results)
 
 
 @dataclass
