@@ -173,11 +173,11 @@ def test_a_language_model_renders_a_foreign_question_in_english_for_the_search(
     seed_index: Path, fake_endpoint: str
 ) -> None:
     """Swahili "when did the regional meeting take place?" (a language neither the multilingual
-    encoder nor a glossary covers): offline nothing is found; searched beside the model's English
+    encoder nor a glossary covers): offline the date is not found; searched beside the model's English
     rendering, the date is (the model's own answer, which cites nothing, is dropped by the guard)."""
     question = "Mkutano wa kikanda ulifanyika lini?"
     offline = AssistantService(load_settings(index_dir=seed_index)).ask(question)
-    assert offline.refused
+    assert "June 14 and 15, 2022" not in offline.answer  # refused, or a line that is not the date
 
     answer = llm_service(seed_index, fake_endpoint, timeout_s=10).ask(question)
     assert not answer.refused, answer
