@@ -12,6 +12,8 @@ its spelling instead: an inflected name ("Gramshit") or a cognate ("binacional")
 
 The word vectors are cached in the index folder (`crosslingual-words.npz`): a new server start
 embeds only words it has not seen.
+Over 300 lines: the bridge and its word-vector cache change together (the cache is the
+bridge's vectors on disk), so they stay in one module.
 """
 
 from __future__ import annotations

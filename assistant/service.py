@@ -4,6 +4,8 @@ question -> check -> standalone question -> glossed, hybrid retrieval -> sentenc
          -> decision: refuse when no sentence answers
          -> the provider's answerer drafts (answering/answerers.py), the grounding guard checks
          -> answer with numbered citations
+Over 300 lines: the one service every door calls (ask, stream, search, sources), with its
+steps in the order they run; the steps' own logic lives in their modules.
 """
 
 from __future__ import annotations

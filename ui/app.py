@@ -10,6 +10,8 @@
 
 Behind a reverse proxy that strips a path prefix, set `IOM_ASSISTANT_ROOT_PATH` to that
 prefix; `serve` hands it to uvicorn, and every link the app makes carries it.
+Over 300 lines: the composition of the web app (routes, middleware order, mounts), which is
+read top to bottom as one sequence.
 """
 
 from __future__ import annotations
