@@ -13,12 +13,48 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+    from assistant.store import ChromaStore
+
+
+class DenseSearch(Protocol):
+    """Nearest chunks by cosine similarity of normalised vectors (`DENSE_SEARCH` picks one)."""
+
+    holds_vectors: bool  # whether `add` needs the chunks' vectors (else the retriever reads none)
+
+    def __len__(self) -> int: ...
+
+    def add(self, vectors: Mapping[str, np.ndarray]) -> None: ...
+
+    def remove(self, chunk_ids: Iterable[str]) -> None: ...
+
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]: ...
+
+    def similarity(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, float]: ...
+
+
+def make_dense_search(settings: Settings, store: ChromaStore) -> DenseSearch:
+    """The dense search `settings.dense_search` names, over the chunks of `store`."""
+    match settings.dense_search:
+        case "exact":
+            return DenseIndex()
+        case "engine":
+            from assistant.engine_search import EngineSearch
+
+            return EngineSearch(store, settings.engine_ef_search)
 
 
 class DenseIndex:
     """Cosine search over normalised vectors with incremental add and remove. Thread-safe."""
+
+    holds_vectors = True
 
     def __init__(self, dimensions: int | None = None) -> None:
         self._lock = threading.RLock()

@@ -1,9 +1,10 @@
-"""Hybrid retrieval: exact dense search plus BM25, fused, diversified, optionally reranked.
+"""Hybrid retrieval: dense search plus BM25, fused, diversified, optionally reranked.
 
 Dense search finds paraphrases; BM25 finds names, acronyms and numbers ("WBCAP",
 "IN/285", "2022"). Reciprocal rank fusion merges the two lists; a per-source cap keeps
 one long report from crowding out the two-page brief that answers the question. Both
-indexes live in memory and follow the Chroma store incrementally (see `sync`).
+indexes live in memory and follow the Chroma store incrementally (see `sync`), unless dense
+search is left to Chroma's own index (`DENSE_SEARCH=engine`, assistant/engine_search.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from assistant.access import Reader, may_read
 from assistant.crosslingual import CrossLingualBridge, Gloss
-from assistant.dense import DenseIndex
+from assistant.dense import DenseIndex, DenseSearch
 from assistant.documents import Chunk
 from assistant.embedder import Embedder
 from assistant.filters import ChunkFilter
@@ -63,12 +64,14 @@ class Retriever:
         reranker_path: str | None = None,
         bridge: CrossLingualBridge | None = None,
         embedder: Embedder | None = None,
+        *,
+        dense: DenseSearch | None = None,
     ):
         self.index = index
         self.embedder = embedder or index.embedder  # embeds the queries
         self.config = config or RetrievalConfig()
         self.lexical = LexicalIndex()
-        self.dense = DenseIndex()
+        self.dense = dense if dense is not None else DenseIndex()
         self.bridge = bridge
         self._reranker_path = reranker_path
         self._reranker: CrossEncoder | None = None
@@ -106,7 +109,8 @@ class Retriever:
                 self.lexical.add(chunks)
                 if self.bridge is not None:
                     self.bridge.add(chunks)
-                self.dense.add(store.vectors(batch))
+                if self.dense.holds_vectors:
+                    self.dense.add(store.vectors(batch))
             self._seen_state = state
             self._readers = {c.source_id: c.groups for c in self.lexical_candidates() if c.groups}
             if new:

@@ -28,9 +28,11 @@ from assistant.errors import ConfigurationError
 ENV_PREFIX = "IOM_ASSISTANT_"
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_EMBEDDING_BATCH_SIZE = 64
+ENGINE_EF_SEARCH = 200  # recall@10 >= 0.99 against exact search: bench/engine_search.py
 DEFAULT_CACHED_VECTORS = 20_000  # 20,000 x 384 float32: about 30 MB
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
+DenseSearchKind = Literal["exact", "engine"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
@@ -82,6 +84,19 @@ class Settings(BaseSettings):
     )
     max_line_chars: int = Field(
         200_000, ge=1000, description="Files with a longer line of text are reported, not indexed."
+    )
+    dense_search: DenseSearchKind = Field(
+        "exact",
+        description="exact: every chunk vector in each process's memory, searched exactly (1.5 KB a "
+        "chunk) | engine: Chroma's own HNSW index answers, nothing held per process (see "
+        "assistant/engine_search.py).",
+    )
+    engine_ef_search: int = Field(
+        ENGINE_EF_SEARCH,
+        ge=10,
+        le=5000,
+        description="With DENSE_SEARCH=engine: the HNSW ef_search set on the collection (candidates "
+        "kept while searching; more finds more of the exact top 10, more slowly).",
     )
     cross_lingual: bool = Field(
         True,

@@ -37,6 +37,14 @@ GENERATION = "generation"
 UPDATED_AT = "updated_at"
 
 
+# Chroma's distance of each HNSW space as the cosine similarity of normalised vectors.
+_SIMILARITY = {
+    "cosine": lambda d: 1.0 - d,
+    "ip": lambda d: 1.0 - d,
+    "l2": lambda d: 1.0 - d / 2.0,  # squared euclidean distance
+}
+
+
 def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
     """Chunk fields as Chroma metadata (Chroma stores no None values)."""
     meta: dict[str, str | int] = {"ordinal": chunk.ordinal, "text_sha": text_sha(chunk)}
@@ -298,6 +306,37 @@ class ChromaStore:
         if vectors is None:
             return {}
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(result["ids"], vectors, strict=True)}
+
+    def nearest(
+        self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The k stored chunks nearest the vector by the collection's own HNSW index, best first,
+        with their cosine similarity; only among `ids` when given (Chroma filters inside the search).
+        """
+        col = self._col()
+        result = col.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=k,
+            ids=list(ids) if ids is not None else None,
+            include=["distances"],
+        )
+        found, distances = result["ids"][0], (result["distances"] or [[]])[0]
+        to_similarity = _SIMILARITY[self.search_space()]
+        return [(i, to_similarity(float(d))) for i, d in zip(found, distances, strict=True)]
+
+    def search_space(self) -> str:
+        """The distance of the collection's HNSW index: cosine, or l2 / ip for an older collection."""
+        hnsw = (self._col().configuration or {}).get("hnsw") or {}
+        return str(hnsw.get("space") or "l2")
+
+    def tune_search(self, ef_search: int) -> None:
+        """Set the HNSW index's ef_search (candidates kept while searching: more finds more of the
+        true neighbours, more slowly). Stored on the collection, so every reader of a server shares it."""
+        col = self._col()
+        hnsw = (col.configuration or {}).get("hnsw") or {}
+        if hnsw.get("ef_search") != ef_search:
+            col.modify(configuration={"hnsw": {"ef_search": ef_search}})
+            self._collection = None  # reopened with the new configuration on next use
 
     def source_ids(self) -> set[str]:
         """Every source that has at least one chunk stored."""
