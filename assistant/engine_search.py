@@ -5,11 +5,12 @@ at a million chunks) and searches them exactly. `EngineSearch` offers the same i
 the Chroma collection (embedded, or a Chroma server shared by every replica) for the nearest
 chunks: nothing is held here, and Chroma, the store of record, keeps its index in step with every
 write, so `add` and `remove` do nothing. The price is that HNSW search is approximate; its
-`ef_search` (the candidates kept while walking the graph) is set on the collection by the first
-search (and again after a rebuild), at the value `bench/engine_search.py` found to return at
-least 99% of the exact top 10. Chroma reads it when a process loads the collection's index: an
-embedded store takes a changed value at its next start, a Chroma server when it next loads the
-collection (restart it after changing `ENGINE_EF_SEARCH`).
+`ef_search` (the candidates kept while walking the graph: `ENGINE_EF_SEARCH`, the value
+`bench/engine_search.py` found to return at least 99% of the exact top 10) is set on the
+collection when ingest creates it, and by the first search of a process when it differs. Chroma
+reads it when it loads the collection's index (a process's first search; a server's first after
+its start), so a changed value reaches an embedded store at the next start of each process, and
+a Chroma server once it is restarted.
 
 A search restricted to some chunks (a reader's documents, a source filter) passes their ids to
 Chroma, which filters inside the search, while they are few enough to send

@@ -99,6 +99,7 @@ class ChromaStore:
         embedding_model: str,
         host: str | None = None,
         port: int = 8000,
+        ef_search: int | None = None,
     ) -> None:
         if path is None and host is None:
             raise ConfigurationError("ChromaStore needs an index folder or a Chroma server host.")
@@ -107,6 +108,7 @@ class ChromaStore:
         self.port = port
         self.collection_name = collection
         self.model = embedding_model
+        self.ef_search = ef_search  # HNSW ef_search of a collection created here (None: Chroma's)
         self._client: ClientAPI | None = None
         self._collection: Collection | None = None
 
@@ -140,7 +142,7 @@ class ChromaStore:
             collection = client.get_or_create_collection(
                 self.collection_name,
                 metadata={"embedding_model": self.model},
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": self._hnsw()},
                 embedding_function=None,
             )
             built_with = (collection.metadata or {}).get("embedding_model")
@@ -153,6 +155,12 @@ class ChromaStore:
                 )
             self._collection = collection
         return self._collection
+
+    def _hnsw(self) -> Any:
+        hnsw: dict[str, Any] = {"space": "cosine"}
+        if self.ef_search is not None:
+            hnsw["ef_search"] = self.ef_search
+        return hnsw
 
     def embedding_model(self) -> str | None:
         client = self._open_client()
@@ -331,7 +339,9 @@ class ChromaStore:
 
     def tune_search(self, ef_search: int) -> None:
         """Set the HNSW index's ef_search (candidates kept while searching: more finds more of the
-        true neighbours, more slowly). Stored on the collection, so every reader of a server shares it."""
+        true neighbours, more slowly). Stored on the collection, so every reader of a server shares it;
+        Chroma reads it when it loads the index (a process's first search, a server's first after
+        its start), so a change reaches an index already loaded only at its next load."""
         col = self._col()
         hnsw = (col.configuration or {}).get("hnsw") or {}
         if hnsw.get("ef_search") != ef_search:

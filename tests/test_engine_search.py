@@ -97,6 +97,7 @@ def test_the_setting_picks_the_dense_search(tmp_path: Path) -> None:
     engine = make_dense_search(load_settings(dense_search="engine", engine_ef_search=300), store)
     assert isinstance(engine, EngineSearch)
     assert engine.ef_search == 300
+    assert Index.from_settings(load_settings(engine_ef_search=300)).store.ef_search == 300  # at creation
     with pytest.raises(ConfigurationError, match="IOM_ASSISTANT_DENSE_SEARCH"):
         load_settings(dense_search="approximate")
 
