@@ -111,6 +111,7 @@ class ChromaStore:
         self.ef_search = ef_search  # HNSW ef_search of a collection created here (None: Chroma's)
         self._client: ClientAPI | None = None
         self._collection: Collection | None = None
+        self._tuning_failed: Any = None  # the collection whose ef_search could not be set
 
     @property
     def location(self) -> str:
@@ -344,8 +345,21 @@ class ChromaStore:
         its start), so a change reaches an index already loaded only at its next load."""
         col = self._col()
         hnsw = (col.configuration or {}).get("hnsw") or {}
-        if hnsw.get("ef_search") != ef_search:
+        if hnsw.get("ef_search") == ef_search or self._tuning_failed == col.id:
+            return
+        try:
             col.modify(configuration={"hnsw": {"ef_search": ef_search}})
+        except Exception as exc:  # e.g. another process holds the embedded store's database
+            self._tuning_failed = col.id  # search on as it is; tried again after a rebuild
+            log.warning(
+                "could not set ef_search=%d on the %s (%s); searching with ef_search=%s. It is set "
+                "when the collection is created, or by a search while nothing else writes to it.",
+                ef_search,
+                self.location,
+                exc,
+                hnsw.get("ef_search"),
+            )
+        else:
             self._collection = None  # reopened with the new configuration on next use
 
     def source_ids(self) -> set[str]:

@@ -14,7 +14,8 @@ Two corpora, each searched both ways in this one process:
   as far as any other, and (b) stored vectors plus noise (cosine about 0.65 to their source), as a
   question close to its answer is.
 
-Prints, per ef_search, recall@10 and @40 (the retriever takes 40 candidates) against exact search,
+Prints, per ef_search, recall@10 and @40 (the retriever takes 40 candidates) against exact search
+(and counting as found a chunk exactly as similar as the k-th: a duplicate text under another id),
 and p50/p95 latency of both searches in ms; and the resident memory the open collection added.
 
     python bench/engine_search.py dev --index /tmp/testidx2
@@ -24,6 +25,7 @@ and p50/p95 latency of both searches in ms; and the resident memory the open col
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import subprocess
@@ -42,7 +44,7 @@ from assistant.dense import DenseIndex  # noqa: E402
 from assistant.engine_search import EngineSearch  # noqa: E402
 from assistant.store import ChromaStore  # noqa: E402
 
-EF_SEARCH = (50, 100, 200, 400, 800)
+EF_SEARCH = "50,100,200,400,800"
 BATCH = 5000
 SYNTHETIC_COLLECTION = "synthetic_chunks"
 
@@ -59,9 +61,10 @@ def percentile_ms(seconds: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q))
 
 
-def timed(
-    search: Callable[[np.ndarray], list[str]], queries: np.ndarray
-) -> tuple[list[list[str]], list[float]]:
+Found = list[tuple[str, float]]  # chunk ids and cosine similarities, best first
+
+
+def timed(search: Callable[[np.ndarray], Found], queries: np.ndarray) -> tuple[list[Found], list[float]]:
     found, took = [], []
     for query in queries:
         start = time.perf_counter()
@@ -70,24 +73,43 @@ def timed(
     return found, took
 
 
-def recall(found: list[list[str]], truth: list[list[str]], k: int) -> float:
-    hits = sum(len(set(f[:k]) & set(t[:k])) for f, t in zip(found, truth, strict=True))
-    return hits / sum(min(k, len(t)) for t in truth)
+def recall(found: list[Found], truth: list[Found], k: int, ties: bool = False) -> float:
+    """The share of the exact top k that engine search found; with `ties`, a chunk as similar as
+    the exact k-th (a duplicate text, stored under another id) counts as found too."""
+    hits = 0
+    for engine, exact in zip(found, truth, strict=True):
+        top = {cid for cid, _ in exact[:k]}
+        kth = exact[:k][-1][1] if exact else 1.0
+        hits += min(k, sum(1 for cid, s in engine[:k] if cid in top or (ties and s >= kth - 1e-5)))
+    return hits / sum(min(k, len(exact)) for exact in truth)
 
 
 def engine_run(
-    path: Path, collection: str, ef: int, queries: np.ndarray, allowed: set[str] | None
-) -> tuple[list[list[str]], list[float], str]:
+    store: tuple[Path, str, str], ef: int, queries: np.ndarray, allowed: set[str] | None
+) -> tuple[list[Found], list[float], str]:
     """Engine search of every query at one ef_search, in a fresh process: an embedded Chroma reads
-    ef_search when a process first loads the collection's index, and a later change is not seen."""
+    ef_search when a process first loads the collection's index, and a later change is not seen.
+    `store` is the Chroma folder, the collection and the embedding model recorded on it."""
+    path, collection, model = store
     with tempfile.TemporaryDirectory(prefix="engine-run-") as work:
         np.save(Path(work) / "queries.npy", queries)
         if allowed is not None:
             (Path(work) / "allowed.json").write_text(json.dumps(sorted(allowed)))
-        command = [sys.executable, __file__, "engine-run", "--path", str(path), "--collection", collection]
+        command = [
+            sys.executable,
+            __file__,
+            "engine-run",
+            "--path",
+            str(path),
+            "--collection",
+            collection,
+            "--model",
+            model,
+        ]
         subprocess.run([*command, "--ef", str(ef), "--work", work], check=True)
         result = json.loads((Path(work) / "found.json").read_text())
-    return result["found"], result["took"], result["opened"]
+    found = [[(cid, score) for cid, score in one] for one in result["found"]]
+    return found, result["took"], result["opened"]
 
 
 def engine_child(args: argparse.Namespace) -> None:
@@ -96,22 +118,27 @@ def engine_child(args: argparse.Namespace) -> None:
     queries = np.load(args.work / "queries.npy")
     allowed_file = args.work / "allowed.json"
     allowed = set(json.loads(allowed_file.read_text())) if allowed_file.exists() else None
-    store = ChromaStore(path=args.path, collection=args.collection, embedding_model="any")
+    store = ChromaStore(path=args.path, collection=args.collection, embedding_model=args.model)
     engine = EngineSearch(store, args.ef)
     began = time.perf_counter()
-    engine.search(queries[0], 40, allowed)  # loads the collection's index
+    engine.search(queries[0], 40, allowed)  # sets ef_search, then loads the collection's index
+    set_to = ((store._col().configuration or {}).get("hnsw") or {}).get("ef_search")
+    if set_to != args.ef:
+        raise SystemExit(f"ef_search is {set_to}, not {args.ef}: is another process writing to {args.path}?")
     opened = (
         f"first search {time.perf_counter() - began:.1f} s, resident memory +{rss_mb() - at_start:.0f} MB"
     )
-    found, took = timed(lambda q: [cid for cid, _ in engine.search(q, 40, allowed)], queries)
+    found, took = timed(lambda q: engine.search(q, 40, allowed), queries)
     (args.work / "found.json").write_text(json.dumps({"found": found, "took": took, "opened": opened}))
 
 
 def compare(
     label: str,
-    exact: Callable[[np.ndarray, int], list[str]],
-    store: tuple[Path, str],
+    exact: Callable[[np.ndarray, int], Found],
+    store: tuple[Path, str, str],
     queries: np.ndarray,
+    *,
+    efs: list[int],
     allowed: set[str] | None = None,
 ) -> None:
     """Print recall and latency of engine search at each ef_search against exact search."""
@@ -121,13 +148,17 @@ def compare(
         f"\n{label}: {len(queries)} queries; "
         f"exact p50 {percentile_ms(exact_took, 50):.1f} ms, p95 {exact_p95:.1f} ms"
     )
-    print(f"{'ef_search':>9} {'recall@10':>9} {'recall@40':>9} {'p50 ms':>7} {'p95 ms':>7} {'p95/exact':>9}")
+    print(
+        f"{'ef_search':>9} {'recall@10':>9} {'@10 ties':>9} {'recall@40':>9} {'@40 ties':>9} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'p95/exact':>9}"
+    )
     opened = ""
-    for ef in EF_SEARCH:
-        found, took, opened = engine_run(*store, ef, queries, allowed)
+    for ef in efs:
+        found, took, opened = engine_run(store, ef, queries, allowed)
         p95 = percentile_ms(took, 95)
         print(
-            f"{ef:>9} {recall(found, truth, 10):>9.4f} {recall(found, truth, 40):>9.4f} "
+            f"{ef:>9} {recall(found, truth, 10):>9.4f} {recall(found, truth, 10, ties=True):>9.4f} "
+            f"{recall(found, truth, 40):>9.4f} {recall(found, truth, 40, ties=True):>9.4f} "
             f"{percentile_ms(took, 50):>7.1f} {p95:>7.1f} {p95 / exact_p95:>9.2f}",
             flush=True,
         )
@@ -135,12 +166,16 @@ def compare(
 
 
 def dev(args: argparse.Namespace) -> None:
+    efs = [int(ef) for ef in args.efs.split(",")]
     from assistant.embedder import make_embedder
     from assistant.settings import load_settings
 
     settings = load_settings()
     with tempfile.TemporaryDirectory(prefix="engine-dev-") as tmp:
+        # one copy read here, one searched by the engine-run processes (an embedded store is
+        # written by one process at a time: setting ef_search is a write)
         shutil.copytree(args.index / "chroma", Path(tmp) / "chroma")
+        shutil.copytree(args.index / "chroma", Path(tmp) / "engine")
         store = ChromaStore(
             path=Path(tmp) / "chroma",
             collection=settings.collection,
@@ -152,18 +187,19 @@ def dev(args: argparse.Namespace) -> None:
         questions = [json.loads(line)["question"] for line in args.dataset.read_text().splitlines() if line]
         queries = make_embedder(settings.embedding_model, settings.embedding_batch_size).embed(questions)
         print(f"dev: {len(ids)} chunks, {len(questions)} questions of {args.dataset.name}")
-        where = (Path(tmp) / "chroma", settings.collection)
-        compare("dev questions, whole index", lambda q, k: [c for c, _ in exact.search(q, k)], where, queries)
+        where = (Path(tmp) / "engine", settings.collection, settings.embedding_model)
+        compare("dev questions, whole index", exact.search, where, queries, efs=efs)
         chunks = store.get_chunks(ids)
         sources = sorted({c.source_id for c in chunks})
         kept = set(sources[::3])
         allowed = {c.chunk_id for c in chunks if c.source_id in kept}
         compare(
             f"dev questions, restricted to {len(kept)} of {len(sources)} sources ({len(allowed)} chunks)",
-            lambda q, k: [c for c, _ in exact.search(q, k, allowed)],
+            lambda q, k: exact.search(q, k, allowed),
             where,
             queries,
-            allowed,
+            efs=efs,
+            allowed=allowed,
         )
 
 
@@ -173,6 +209,7 @@ def synthetic_batch(number: int, dimensions: int) -> np.ndarray:
 
 
 def synthetic(args: argparse.Namespace) -> None:
+    efs = [int(ef) for ef in args.efs.split(",")]
     import chromadb
 
     client = chromadb.PersistentClient(
@@ -207,7 +244,9 @@ def synthetic(args: argparse.Namespace) -> None:
                 flush=True,
             )
     count = collection.count() // BATCH * BATCH
+    client.clear_system_cache()  # closes the store here: the engine-run processes write ef_search
     del collection, client
+    gc.collect()
     if args.build_only:
         return
 
@@ -217,18 +256,21 @@ def synthetic(args: argparse.Namespace) -> None:
     rows = np.concatenate([synthetic_batch(n, args.dimensions) for n in range(count // BATCH)])
     ids = np.array([f"s{n}-{i}" for n in range(count // BATCH) for i in range(BATCH)])
 
-    def exact(query: np.ndarray, k: int) -> list[str]:
+    def exact(query: np.ndarray, k: int) -> Found:
         scores = rows @ query
         head = np.argpartition(-scores, k)[:k]
-        return list(ids[head[np.argsort(-scores[head])]])
+        head = head[np.argsort(-scores[head])]
+        return [(str(ids[n]), float(scores[n])) for n in head]
 
     picked = rows[rng.choice(len(rows), args.queries, replace=False)]
     near = picked + 0.06 * rng.standard_normal(picked.shape, dtype=np.float32)  # cosine ~0.65
     near /= np.linalg.norm(near, axis=1, keepdims=True)
     print(f"exact search holds {rows.nbytes / 2**20:.0f} MB of vectors")
-    where = (args.path, SYNTHETIC_COLLECTION)
-    compare(f"synthetic {count} chunks, random queries", exact, where, random_queries)
-    compare(f"synthetic {count} chunks, queries near a stored chunk (cosine ~0.65)", exact, where, near)
+    where = (args.path, SYNTHETIC_COLLECTION, "synthetic")
+    compare(f"synthetic {count} chunks, random queries", exact, where, random_queries, efs=efs)
+    compare(
+        f"synthetic {count} chunks, queries near a stored chunk (cosine ~0.65)", exact, where, near, efs=efs
+    )
 
 
 def main() -> None:
@@ -236,9 +278,11 @@ def main() -> None:
     sub = parser.add_subparsers(dest="corpus", required=True)
     d = sub.add_parser("dev")
     d.add_argument("--index", type=Path, required=True, help="an index folder (its chroma/ is copied)")
+    d.add_argument("--efs", default=EF_SEARCH, help=f"ef_search values to try (default {EF_SEARCH})")
     d.add_argument("--dataset", type=Path, default=REPO / "evaluation" / "datasets" / "iom-dev.jsonl")
     s = sub.add_parser("synthetic")
     s.add_argument("--path", type=Path, required=True, help="Chroma folder, built or extended here")
+    s.add_argument("--efs", default=EF_SEARCH, help=f"ef_search values to try (default {EF_SEARCH})")
     s.add_argument("--chunks", type=int, default=1_000_000)
     s.add_argument("--budget-min", type=float, default=30.0)
     s.add_argument("--dimensions", type=int, default=384)
@@ -247,6 +291,7 @@ def main() -> None:
     r = sub.add_parser("engine-run", help="(internal) one ef_search in a fresh process")
     r.add_argument("--path", type=Path, required=True)
     r.add_argument("--collection", required=True)
+    r.add_argument("--model", required=True)
     r.add_argument("--ef", type=int, required=True)
     r.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
