@@ -183,10 +183,15 @@ def dev(args: argparse.Namespace) -> None:
         )
         ids = sorted(store.all_ids())
         exact = DenseIndex()
-        exact.add(store.vectors(ids))
+        vectors = store.vectors(ids)
+        exact.add(vectors)
         questions = [json.loads(line)["question"] for line in args.dataset.read_text().splitlines() if line]
         queries = make_embedder(settings.embedding_model, settings.embedding_batch_size).embed(questions)
         print(f"dev: {len(ids)} chunks, {len(questions)} questions of {args.dataset.name}")
+        if args.hnsw:
+            rebuild_hnsw(
+                Path(tmp) / "engine", settings.collection, settings.embedding_model, vectors, args.hnsw
+            )
         where = (Path(tmp) / "engine", settings.collection, settings.embedding_model)
         compare("dev questions, whole index", exact.search, where, queries, efs=efs)
         chunks = store.get_chunks(ids)
@@ -201,6 +206,36 @@ def dev(args: argparse.Namespace) -> None:
             efs=efs,
             allowed=allowed,
         )
+
+
+def rebuild_hnsw(path: Path, collection: str, model: str, vectors: dict[str, np.ndarray], hnsw: str) -> None:
+    """Build the collection at `path` again from the same vectors, with other HNSW construction
+    parameters ("max_neighbors,ef_construction"; Chroma's defaults are 16,100)."""
+    import chromadb
+
+    neighbours, construction = (int(n) for n in hnsw.split(","))
+    client = chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False))
+    client.delete_collection(collection)
+    col = client.create_collection(
+        collection,
+        metadata={"embedding_model": model},
+        configuration={
+            "hnsw": {"space": "cosine", "max_neighbors": neighbours, "ef_construction": construction}
+        },
+        embedding_function=None,
+    )
+    ids = sorted(vectors)
+    rows = np.stack([vectors[cid] for cid in ids])
+    began = time.perf_counter()
+    for start in range(0, len(ids), BATCH):
+        col.add(ids=ids[start : start + BATCH], embeddings=rows[start : start + BATCH])
+    print(
+        f"rebuilt with max_neighbors={neighbours}, ef_construction={construction}: "
+        f"{len(ids) / (time.perf_counter() - began):.0f} chunks/s"
+    )
+    client.clear_system_cache()
+    del col, client
+    gc.collect()
 
 
 def synthetic_batch(number: int, dimensions: int) -> np.ndarray:
@@ -279,6 +314,7 @@ def main() -> None:
     d = sub.add_parser("dev")
     d.add_argument("--index", type=Path, required=True, help="an index folder (its chroma/ is copied)")
     d.add_argument("--efs", default=EF_SEARCH, help=f"ef_search values to try (default {EF_SEARCH})")
+    d.add_argument("--hnsw", help="max_neighbors,ef_construction to build the searched copy with")
     d.add_argument("--dataset", type=Path, default=REPO / "evaluation" / "datasets" / "iom-dev.jsonl")
     s = sub.add_parser("synthetic")
     s.add_argument("--path", type=Path, required=True, help="Chroma folder, built or extended here")

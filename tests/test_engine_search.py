@@ -62,7 +62,8 @@ def test_engine_search_finds_what_exact_search_finds(tmp_path: Path) -> None:
         assert [cid for cid, _ in found] == [cid for cid, _ in expected]
         assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-4)
     assert store.search_space() == "cosine"
-    assert store._col().configuration["hnsw"]["ef_search"] == 200
+    hnsw = store._col().configuration["hnsw"]
+    assert (hnsw["ef_search"], hnsw["max_neighbors"], hnsw["ef_construction"]) == (200, 32, 200)
     some = ["c0001", "c0002", "gone"]
     assert engine.similarity(queries(1)[0], some) == pytest.approx(exact.similarity(queries(1)[0], some))
     assert len(engine) == 1500
