@@ -238,20 +238,61 @@ def rebuild_hnsw(path: Path, collection: str, model: str, vectors: dict[str, np.
     gc.collect()
 
 
-def synthetic_batch(number: int, dimensions: int) -> np.ndarray:
-    rows = np.random.default_rng(number).standard_normal((BATCH, dimensions), dtype=np.float32)
+def synthetic_batch(number: int, dimensions: int, like: np.ndarray | None = None) -> np.ndarray:
+    """Batch `number` of the synthetic chunks: random unit vectors, or, `like` real vectors, each
+    0.8 of one real vector, 0.2 of another and noise (cosine about 0.9 to the first)."""
+    rng = np.random.default_rng(number)
+    if like is None:
+        rows = rng.standard_normal((BATCH, dimensions), dtype=np.float32)
+    else:
+        first, second = rng.integers(len(like), size=(2, BATCH))
+        noise = rng.standard_normal((BATCH, like.shape[1]), dtype=np.float32)
+        rows = 0.8 * like[first] + 0.2 * like[second] + 0.02 * noise
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def real_vectors(index: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk vectors of an index folder (copied first), and its development questions' vectors."""
+    from assistant.embedder import make_embedder
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="engine-like-") as tmp:
+        shutil.copytree(index / "chroma", Path(tmp) / "chroma")
+        store = ChromaStore(
+            path=Path(tmp) / "chroma",
+            collection=settings.collection,
+            embedding_model=settings.embedding_model,
+        )
+        vectors = store.vectors(sorted(store.all_ids()))
+        store._open_client().clear_system_cache()
+    dataset = REPO / "evaluation" / "datasets" / "iom-dev.jsonl"
+    questions = [json.loads(line)["question"] for line in dataset.read_text().splitlines() if line]
+    embedder = make_embedder(settings.embedding_model, settings.embedding_batch_size)
+    return np.stack([vectors[cid] for cid in sorted(vectors)]), embedder.embed(questions)
 
 
 def synthetic(args: argparse.Namespace) -> None:
     efs = [int(ef) for ef in args.efs.split(",")]
     import chromadb
 
+    from assistant.store import HNSW_EF_CONSTRUCTION, HNSW_MAX_NEIGHBORS
+
+    like, questions = real_vectors(args.like) if args.like else (None, None)
+
     client = chromadb.PersistentClient(
         path=str(args.path), settings=chromadb.Settings(anonymized_telemetry=False)
     )
     collection = client.get_or_create_collection(
-        SYNTHETIC_COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        SYNTHETIC_COLLECTION,
+        configuration={  # as assistant/store.py creates a collection
+            "hnsw": {
+                "space": "cosine",
+                "max_neighbors": HNSW_MAX_NEIGHBORS,
+                "ef_construction": HNSW_EF_CONSTRUCTION,
+            }
+        },
+        embedding_function=None,
     )
     have = collection.count() // BATCH
     wanted = args.chunks // BATCH
@@ -268,7 +309,8 @@ def synthetic(args: argparse.Namespace) -> None:
             break
         began = time.monotonic()
         collection.add(
-            ids=[f"s{number}-{n}" for n in range(BATCH)], embeddings=synthetic_batch(number, args.dimensions)
+            ids=[f"s{number}-{n}" for n in range(BATCH)],
+            embeddings=synthetic_batch(number, args.dimensions, like),
         )
         if (number + 1) % 4 == 0:
             done = (number + 1 - have) * BATCH
@@ -288,7 +330,7 @@ def synthetic(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(12345)
     random_queries = rng.standard_normal((args.queries, args.dimensions), dtype=np.float32)
     random_queries /= np.linalg.norm(random_queries, axis=1, keepdims=True)
-    rows = np.concatenate([synthetic_batch(n, args.dimensions) for n in range(count // BATCH)])
+    rows = np.concatenate([synthetic_batch(n, args.dimensions, like) for n in range(count // BATCH)])
     ids = np.array([f"s{n}-{i}" for n in range(count // BATCH) for i in range(BATCH)])
 
     def exact(query: np.ndarray, k: int) -> Found:
@@ -302,6 +344,15 @@ def synthetic(args: argparse.Namespace) -> None:
     near /= np.linalg.norm(near, axis=1, keepdims=True)
     print(f"exact search holds {rows.nbytes / 2**20:.0f} MB of vectors")
     where = (args.path, SYNTHETIC_COLLECTION, "synthetic")
+    if questions is not None:
+        compare(
+            f"synthetic {count} chunks like those of {args.like}, its development questions",
+            exact,
+            where,
+            questions,
+            efs=efs,
+        )
+        return
     compare(f"synthetic {count} chunks, random queries", exact, where, random_queries, efs=efs)
     compare(
         f"synthetic {count} chunks, queries near a stored chunk (cosine ~0.65)", exact, where, near, efs=efs
@@ -319,6 +370,7 @@ def main() -> None:
     s = sub.add_parser("synthetic")
     s.add_argument("--path", type=Path, required=True, help="Chroma folder, built or extended here")
     s.add_argument("--efs", default=EF_SEARCH, help=f"ef_search values to try (default {EF_SEARCH})")
+    s.add_argument("--like", type=Path, help="an index folder: chunks mixed from its vectors, its questions")
     s.add_argument("--chunks", type=int, default=1_000_000)
     s.add_argument("--budget-min", type=float, default=30.0)
     s.add_argument("--dimensions", type=int, default=384)

@@ -56,15 +56,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, required=True, help="an index folder (its chroma/ is copied)")
     parser.add_argument("--collection", default="iom_documents")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="the embedding model the index records")
     parser.add_argument("--chunks", type=int, default=300_000)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lexical-scale-") as tmp:
         shutil.copytree(args.index / "chroma", Path(tmp) / "chroma")
-        store = ChromaStore(path=Path(tmp) / "chroma", collection=args.collection, embedding_model="any")
+        store = ChromaStore(path=Path(tmp) / "chroma", collection=args.collection, embedding_model=args.model)
         real = list(store.iter_chunks())
-    sentences = [s for c in real for s in re.split(r"(?<=[.!?])\s+", c.text) if len(s.split()) >= 4]
-    per_chunk = max(1, round(sum(len(c.text) for c in real) / sum(len(s) + 1 for s in sentences)))
+    sentences = [s for c in real for s in re.split(r"(?<=[.!?])\s+|\n+", c.text) if len(s.split()) >= 4]
+    mean_sentence = sum(len(s) + 1 for s in sentences) / len(sentences)
+    per_chunk = max(1, round(sum(len(c.text) for c in real) / len(real) / mean_sentence))
     mean_chars = sum(len(c.text) for c in real) / len(real)
     print(
         f"{len(real)} real chunks ({mean_chars:.0f} characters on average), {len(sentences)} sentences; "
