@@ -16,6 +16,7 @@ from assistant.errors import ConfigurationError
 from assistant.index import Index
 from assistant.manifest import Manifest
 from assistant.retrieval import Retriever
+from assistant.service import AssistantService
 from assistant.settings import load_settings
 from assistant.store import ChromaStore
 
@@ -99,6 +100,10 @@ def test_the_setting_picks_the_dense_search(tmp_path: Path) -> None:
     assert isinstance(engine, EngineSearch)
     assert engine.ef_search == 300
     assert Index.from_settings(load_settings(engine_ef_search=300)).store.ef_search == 300  # at creation
+    settings = load_settings(
+        index_dir=tmp_path / "index", embedding_model="hash-32", dense_search="engine", cross_lingual=False
+    )
+    assert isinstance(AssistantService(settings).retriever.dense, EngineSearch)
     with pytest.raises(ConfigurationError, match="IOM_ASSISTANT_DENSE_SEARCH"):
         load_settings(dense_search="approximate")
 
