@@ -7,7 +7,7 @@ opens for a colleague in the cited document's group and for no one else.
 
 Both servers share one index and one service (a restricted HR note beside the public seed
 article, tests/test_access.py); each keeps its own conversations. The open server's store can hold
-a save for a moment, so a test can follow a citation while its answer is being saved.
+a save for a moment, so a test can follow a citation while its answer is being saved, or fail one.
 """
 
 from __future__ import annotations
@@ -40,12 +40,14 @@ HOLD_S = 4  # the longest a held save waits for the test to let it go
 
 
 class HeldConversations(ConversationStore):
-    """The real store, whose next save can be held until the test lets it go (or HOLD_S pass)."""
+    """The real store, whose next save can be held until the test lets it go (or HOLD_S pass),
+    or fail as a full disk would."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings.conversations_path, settings.conversation_retention_days)
         self.hold = threading.Event()
         self.release = threading.Event()
+        self.fail = threading.Event()
 
     def save_answer(
         self,
@@ -57,6 +59,9 @@ class HeldConversations(ConversationStore):
         if self.hold.is_set():
             self.hold.clear()
             self.release.wait(timeout=HOLD_S)
+        if self.fail.is_set():
+            self.fail.clear()
+            raise sqlite3.OperationalError("database or disk is full")
         return super().save_answer(owner, conversation_id, answer, passages)
 
 
@@ -248,6 +253,27 @@ def test_a_citation_followed_the_moment_its_answer_shows_keeps_its_highlight_and
     assert held["focused"], "saving the answer took the keyboard focus from the passage followed"
     assert held["flashing"] or held["since"] >= 2500, "saving the answer dropped the citation's highlight"
     expect(page.locator("#iom-src-0-1 .iom-passage")).to_be_focused()
+    context.close()
+
+
+def test_an_answer_that_cannot_be_saved_still_shows_and_says_so(
+    open_server: ServerThread, open_store: HeldConversations, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1320, "height": 940})
+    page = context.new_page()
+    _open_chat(page, open_server.url)
+    open_store.fail.set()
+    try:
+        ask(page, BUDVA_QUESTION)
+        wait_answer(page, 1, BUDVA_DATE)
+    finally:
+        open_store.fail.clear()
+    status = page.locator("#iom-status")
+    expect(status).to_contain_text("Answer ready")  # the answer said, then why it is not kept
+    expect(status.locator(".iom-alert")).to_contain_text("This answer was not saved")
+    expect(page.locator("#iom-sources-panel mark").first).to_contain_text(BUDVA_DATE)
+    expect(page.locator(PERMALINK)).to_have_count(0)
+    expect(page.locator("#iom-history")).to_contain_text("None yet")
     context.close()
 
 
