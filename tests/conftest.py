@@ -20,6 +20,7 @@ import pytest
 from assistant.settings import ENV_PREFIX, Settings, load_settings
 
 if TYPE_CHECKING:
+    from assistant.saved_conversations import ConversationStore
     from assistant.service import AssistantService
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,9 +168,16 @@ def smollm2_server() -> Iterator[str]:
 
 
 class ServerThread:
-    """uvicorn serving the app in a thread, on a loopback port."""
+    """uvicorn serving the app in a thread, on a loopback port (over `service` and
+    `conversations` when given, else those `settings` make)."""
 
-    def __init__(self, settings: Settings, port: int, service: AssistantService | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        port: int,
+        service: AssistantService | None = None,
+        conversations: ConversationStore | None = None,
+    ) -> None:
         import uvicorn
 
         from assistant.service import AssistantService
@@ -178,7 +186,7 @@ class ServerThread:
         service = service or AssistantService(settings)
         service.warm_up()
         config = uvicorn.Config(
-            create_app(settings, service),
+            create_app(settings, service, conversations=conversations),
             host="127.0.0.1",
             port=port,
             log_level="warning",
