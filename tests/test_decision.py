@@ -89,6 +89,8 @@ def test_a_person_asked_by_their_role_is_answered_by_a_rare_name() -> None:
     assert holds("person", "Laura Boucsein is the programme coordinator.", question, rare)
     assert not holds("person", "The Protection Division of the United Nations met.", question, rare)
     assert not holds("person", "The coordinator reports to the Division.", question, rare)
+    stats = documents("Delegations from Bosnia and Herzegovina met.", *filler)
+    assert not holds("person", "Delegations from Bosnia and Herzegovina met.", question, person_name(stats))
 
 
 def documents(*texts: str) -> LexicalIndex:

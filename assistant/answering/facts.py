@@ -3,6 +3,7 @@ name) and whether a sentence holds one: in English, French, Spanish and Albanian
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -120,8 +121,8 @@ def holds(
     word the documents write capitalised and seldom. Without it any capitalised word will do.
     """
     if kind == "person" and rare_name is not None:
-        asked = set(words(question))
-        return any(rare_name(w) for w in _PERSON_WORD.findall(sentence) if fold(w) not in asked)
+        not_persons = set(words(question)) | _country_words()
+        return any(rare_name(w) for w in _PERSON_WORD.findall(sentence) if fold(w) not in not_persons)
     if kind in ("name", "person"):
         return bool(_PROPER.search(sentence))
     if kind == "amount":
@@ -134,6 +135,16 @@ def holds(
         numbers = set(_NUMBER.findall(DATE.sub(" ", _FOOTNOTE.sub(" ", sentence))))
         return bool(numbers - set(_NUMBER.findall(question)))
     return False
+
+
+@functools.cache
+def _country_words() -> frozenset[str]:
+    """The words of country and territory names in the four languages ("Herzegovina", "Kosovë"),
+    folded: rare in the documents and capitalised, like a person's name, and no one's."""
+    from babel import Locale  # CLDR's names, shipped in the package
+
+    names = (name for language in ("en", "fr", "es", "sq") for name in Locale(language).territories.values())
+    return frozenset(w for name in names for w in words(name))
 
 
 def must_state(kind: str | None) -> bool:
