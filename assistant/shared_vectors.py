@@ -286,7 +286,6 @@ class SharedDenseIndex:
         self._overlay_ids: set[str] = set()
         self._header: Header | None = None
         self._checked_at = 0.0
-        self._maps: tuple[mmap.mmap | None, mmap.mmap | None] = (None, None)
         self._rows = np.zeros((0, 0), dtype=np.float32)
         self._ids = np.zeros(0, dtype=f"S{_MIN_ID_WIDTH}")
         self._slot: dict[str, int] = {}  # chunk id -> row, live rows of the file
@@ -432,8 +431,7 @@ class SharedDenseIndex:
     def _map_epoch(self, header: Header) -> None:
         rows_map = _map(header.path(self.folder, "rows"), header.rows * header.dimensions * 4)
         ids_map = _map(header.path(self.folder, "ids"), header.rows * header.id_width)
-        self._maps = (rows_map, ids_map)
-        if rows_map is None or ids_map is None:
+        if rows_map is None or ids_map is None:  # (the arrays keep their mappings open)
             self._rows = np.zeros((0, header.dimensions), dtype=np.float32)
             self._ids = np.zeros(0, dtype=f"S{header.id_width}")
         else:
