@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from assistant.dense import DenseIndex, make_dense_index
+from assistant.errors import ConfigurationError
 from assistant.index import Index
 from assistant.retrieval import Retriever
-from assistant.settings import Settings
+from assistant.settings import Settings, load_settings
 from assistant.shared_vectors import FOLDER, SharedDenseIndex, VectorFile, read_header
 from ingest.pipeline import IngestOptions, Ingestor
 from tests.conftest import REPO
@@ -231,3 +232,12 @@ def test_a_replica_builds_a_missing_file_or_reads_chroma_while_another_writes(
     assert header is not None and header.rows == first.index.store.count() == len(first.dense)
     passages, _ = first.retrieve("Tirana reception centre beds", k=3)
     assert passages[0].chunk.source_id == "tirana.md"
+
+
+@pytest.mark.unit
+def test_the_setting_names_the_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOM_ASSISTANT_DENSE_VECTORS", "shared")
+    assert load_settings().dense_vectors == "shared"
+    monkeypatch.setenv("IOM_ASSISTANT_DENSE_VECTORS", "disk")
+    with pytest.raises(ConfigurationError, match=r"IOM_ASSISTANT_DENSE_VECTORS.*'memory' or 'shared'"):
+        load_settings()
