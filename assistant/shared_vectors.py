@@ -79,13 +79,14 @@ class Header:
 
 
 def read_header(folder: Path) -> Header | None:
-    """The published header, or None when there is none (or it is of another format)."""
+    """The published header, or None when there is none, it cannot be read, or it is not ours
+    (os.replace never leaves half a header: an unreadable one is a foreign file or folder)."""
     try:
         data = json.loads((folder / _HEADER).read_text(encoding="utf-8"))
         header = Header(**data)
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError) as exc:  # os.replace never leaves half a header: a foreign file
+    except (OSError, ValueError, TypeError) as exc:
         log.warning("vector file header %s unreadable (%s): ignored", folder / _HEADER, exc)
         return None
     return header if header.format == FORMAT else None
@@ -141,8 +142,20 @@ class VectorFile:
 
     @contextlib.contextmanager
     def _locked(self, wait: bool) -> Iterator[bool]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with (self.folder / _LOCK).open("w") as handle:
+        """The write lock: True once held; False without waiting when another process holds it,
+        or when this process may not write the folder (a replica then reads Chroma instead)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = (self.folder / _LOCK).open("a")
+        except OSError as exc:
+            if wait:
+                raise
+            log.warning(
+                "vector file %s not writable here (%s): reading vectors from the store", self.folder, exc
+            )
+            yield False
+            return
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:

@@ -18,6 +18,7 @@ from assistant.index import Index
 from assistant.retrieval import Retriever
 from assistant.settings import Settings, load_settings
 from assistant.shared_vectors import FOLDER, SharedDenseIndex, VectorFile, read_header
+from assistant.store import ChromaStore
 from ingest.pipeline import IngestOptions, Ingestor
 from tests.conftest import REPO
 from tests.test_retrieval import unit_vectors
@@ -81,6 +82,7 @@ def test_two_processes_read_one_file(tmp_path: Path) -> None:
 import json, sys
 import numpy as np
 from pathlib import Path
+from assistant.store import ChromaStore
 from assistant.shared_vectors import SharedDenseIndex
 index = SharedDenseIndex(Path({str(tmp_path)!r}), {MODEL!r})
 ids = [f"c{{n:04d}}" for n in range(2000)]
@@ -241,3 +243,13 @@ def test_the_setting_names_the_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IOM_ASSISTANT_DENSE_VECTORS", "disk")
     with pytest.raises(ConfigurationError, match=r"IOM_ASSISTANT_DENSE_VECTORS.*'memory' or 'shared'"):
         load_settings()
+
+
+@pytest.mark.unit
+def test_a_replica_that_may_not_write_the_folder_reads_the_store_instead(tmp_path: Path) -> None:
+    (tmp_path / "index").write_text("a file where the index folder should be", encoding="utf-8")
+    store = ChromaStore(path=tmp_path / "chroma", collection="c", embedding_model=MODEL)
+    index = SharedDenseIndex(tmp_path / "index" / FOLDER, MODEL, store)
+    assert index.needed(["a", "b"]) == ["a", "b"]  # not written, not opened: given to add()
+    index.add(unit_vectors(2))
+    assert len(index) == 2
