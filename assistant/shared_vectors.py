@@ -26,6 +26,9 @@ marks the store changed (so a replica that sees the mark finds the file ready); 
 that finds the file missing or behind (another host's ingest, a new host) catches it up from
 Chroma itself, if no other process is writing. Whatever the file lacks, a replica reads from
 Chroma into a small in-memory `DenseIndex` of its own, so it always answers from every chunk.
+
+Over 300 lines on purpose: the file's format, its writer and its readers change together, and the
+crash-safe order of writes and publication is checked by reading both sides in one place.
 """
 
 from __future__ import annotations
