@@ -7,14 +7,59 @@ get different passages after a restart. A matrix product over every vector is ex
 repeatable and cheap at this scale (0.4 ms for 12,000 chunks, a few ms at 100,000;
 384 float32 per chunk, 150 MB at 100,000). Chroma stays the store of record: vectors
 are read from it once, when chunks are added.
+
+`DENSE_VECTORS` picks where the vectors are held (`make_dense_index`): `memory`, this matrix in
+each process; `shared`, one memory-mapped file per host (`assistant/shared_vectors.py`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+    from assistant.store import ChromaStore
+
+
+class DenseSearch(Protocol):
+    """Exact cosine search over the chunks a retriever holds, kept in step by `Retriever.sync`."""
+
+    def __len__(self) -> int: ...
+
+    def needed(self, chunk_ids: Sequence[str]) -> list[str]:
+        """Take these chunks in; the ids whose vectors must then be given to `add`."""
+        ...
+
+    def add(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Hold vectors by chunk id (replacing any with the same id)."""
+        ...
+
+    def remove(self, chunk_ids: Iterable[str]) -> None:
+        """Forget chunks; unknown ids are ignored."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k held chunk ids most similar to the vector, best first, with their similarity."""
+        ...
+
+    def similarity(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, float]:
+        """Cosine similarity of the vector to each held chunk among `chunk_ids`."""
+        ...
+
+
+def make_dense_index(settings: Settings, store: ChromaStore) -> DenseSearch:
+    """The dense index `DENSE_VECTORS` names."""
+    match settings.dense_vectors:
+        case "memory":
+            return DenseIndex()
+        case "shared":
+            from assistant.shared_vectors import FOLDER, SharedDenseIndex
+
+            return SharedDenseIndex(settings.index_dir / FOLDER, store.model, store)
 
 
 class DenseIndex:
@@ -33,6 +78,10 @@ class DenseIndex:
 
     def __len__(self) -> int:
         return len(self._slot)
+
+    def needed(self, chunk_ids: Sequence[str]) -> list[str]:
+        """Every one: this index holds only the vectors it is given."""
+        return list(chunk_ids)
 
     def add(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Hold vectors by chunk id (replacing any with the same id)."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.access import Reader, may_read
 from assistant.crosslingual import CrossLingualBridge, Gloss
-from assistant.dense import DenseIndex
+from assistant.dense import DenseIndex, DenseSearch
 from assistant.documents import Chunk
 from assistant.embedder import Embedder
 from assistant.filters import ChunkFilter
@@ -63,12 +63,14 @@ class Retriever:
         reranker_path: str | None = None,
         bridge: CrossLingualBridge | None = None,
         embedder: Embedder | None = None,
+        *,
+        dense: DenseSearch | None = None,
     ):
         self.index = index
         self.embedder = embedder or index.embedder  # embeds the queries
         self.config = config or RetrievalConfig()
         self.lexical = LexicalIndex()
-        self.dense = DenseIndex()
+        self.dense = dense if dense is not None else DenseIndex()  # see make_dense_index
         self.bridge = bridge
         self._reranker_path = reranker_path
         self._reranker: CrossEncoder | None = None
@@ -106,7 +108,7 @@ class Retriever:
                 self.lexical.add(chunks)
                 if self.bridge is not None:
                     self.bridge.add(chunks)
-                self.dense.add(store.vectors(batch))
+                self.dense.add(store.vectors(self.dense.needed(batch)))  # shared: what its file lacks
             self._seen_state = state
             self._readers = {c.source_id: c.groups for c in self.lexical_candidates() if c.groups}
             if new:

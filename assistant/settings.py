@@ -31,6 +31,7 @@ DEFAULT_EMBEDDING_BATCH_SIZE = 64
 DEFAULT_CACHED_VECTORS = 20_000  # 20,000 x 384 float32: about 30 MB
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
+DenseVectors = Literal["memory", "shared"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
@@ -94,6 +95,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Vectors of recent questions and passage sentences kept for the next answers "
         "(about 1.5 KB each); 0 embeds every time.",
+    )
+    dense_vectors: DenseVectors = Field(
+        "memory",
+        description="Where a server holds the chunk vectors it searches: memory (a copy in each "
+        "process, read from Chroma) | shared (one file under INDEX_DIR/vectors that every replica "
+        "on the host memory-maps; ingest keeps it in step with Chroma, and a replica catches up a "
+        "missing or stale file itself).",
     )
     llm_provider: Provider = Field(
         "extractive",
