@@ -73,7 +73,10 @@ class DenseIndex:
     def _reset(self) -> None:
         self._slot: dict[str, int] = {}  # chunk id -> row
         self._ids: list[str | None] = []  # row -> chunk id (None = removed)
-        self._rows = np.zeros((0, self._dimensions or 0), dtype=np.float32)
+        # `_rows` is the used head of `_buffer`, which grows by doubling: adding a million vectors
+        # in batches copies them a few times, not once per batch.
+        self._buffer = np.zeros((0, self._dimensions or 0), dtype=np.float32)
+        self._rows = self._buffer
         self._alive = np.zeros(0, dtype=bool)
 
     def __len__(self) -> int:
@@ -93,11 +96,17 @@ class DenseIndex:
             block = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
             if self._dimensions is None or not self._ids:
                 self._dimensions = block.shape[1]
-                self._rows = self._rows.reshape(0, self._dimensions)
+                self._buffer = self._buffer.reshape(0, self._dimensions)
             elif block.shape[1] != self._dimensions:
                 raise ValueError(f"vectors of {block.shape[1]} dimensions in an index of {self._dimensions}")
             start = len(self._ids)
-            self._rows = np.concatenate([self._rows, block])
+            end = start + len(ids)
+            if end > len(self._buffer):
+                grown = np.empty((max(end, 2 * len(self._buffer)), self._dimensions), dtype=np.float32)
+                grown[:start] = self._buffer[:start]
+                self._buffer = grown
+            self._buffer[start:end] = block
+            self._rows = self._buffer[:end]
             self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
             self._ids.extend(ids)
             self._slot.update((chunk_id, start + n) for n, chunk_id in enumerate(ids))
@@ -113,7 +122,8 @@ class DenseIndex:
             if len(self._ids) > 1000 and len(self._slot) < 0.67 * len(self._ids):
                 keep = np.flatnonzero(self._alive)
                 ids = [self._ids[row] for row in keep]
-                self._rows, self._alive = self._rows[keep], self._alive[keep]
+                self._buffer, self._alive = self._rows[keep], self._alive[keep]
+                self._rows = self._buffer
                 self._ids = ids
                 self._slot = {chunk_id: n for n, chunk_id in enumerate(ids) if chunk_id is not None}
 
