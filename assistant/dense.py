@@ -7,12 +7,16 @@ get different passages after a restart. A matrix product over every vector is ex
 repeatable and cheap at this scale (0.4 ms for 12,000 chunks, a few ms at 100,000;
 384 float32 per chunk, 150 MB at 100,000). Chroma stays the store of record: vectors
 are read from it once, when chunks are added.
+
+`DENSE_VECTORS` picks where the vectors are held (`make_dense_index`): `memory`, this matrix in
+each process; `shared`, one memory-mapped file per host (`assistant/shared_vectors.py`); `engine`,
+nowhere here: Chroma's own HNSW index answers (`assistant/engine_search.py`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -23,28 +27,41 @@ if TYPE_CHECKING:
 
 
 class DenseSearch(Protocol):
-    """Nearest chunks by cosine similarity of normalised vectors (`DENSE_SEARCH` picks one)."""
-
-    holds_vectors: bool  # whether `add` needs the chunks' vectors (else the retriever reads none)
+    """Cosine search over the chunks a retriever holds, kept in step by `Retriever.sync` (exact;
+    approximate in Chroma's own index with `DENSE_VECTORS=engine`)."""
 
     def __len__(self) -> int: ...
 
-    def add(self, vectors: Mapping[str, np.ndarray]) -> None: ...
+    def needed(self, chunk_ids: Sequence[str]) -> list[str]:
+        """Take these chunks in; the ids whose vectors must then be given to `add`."""
+        ...
 
-    def remove(self, chunk_ids: Iterable[str]) -> None: ...
+    def add(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Hold vectors by chunk id (replacing any with the same id)."""
+        ...
 
-    def search(
-        self, vector: np.ndarray, k: int, allowed: set[str] | None = None
-    ) -> list[tuple[str, float]]: ...
+    def remove(self, chunk_ids: Iterable[str]) -> None:
+        """Forget chunks; unknown ids are ignored."""
+        ...
 
-    def similarity(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, float]: ...
+    def search(self, vector: np.ndarray, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k held chunk ids most similar to the vector, best first, with their similarity."""
+        ...
+
+    def similarity(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, float]:
+        """Cosine similarity of the vector to each held chunk among `chunk_ids`."""
+        ...
 
 
-def make_dense_search(settings: Settings, store: ChromaStore) -> DenseSearch:
-    """The dense search `settings.dense_search` names, over the chunks of `store`."""
-    match settings.dense_search:
-        case "exact":
+def make_dense_index(settings: Settings, store: ChromaStore) -> DenseSearch:
+    """The dense index `DENSE_VECTORS` names."""
+    match settings.dense_vectors:
+        case "memory":
             return DenseIndex()
+        case "shared":
+            from assistant.shared_vectors import FOLDER, SharedDenseIndex
+
+            return SharedDenseIndex(settings.index_dir / FOLDER, store.model, store)
         case "engine":
             from assistant.engine_search import EngineSearch
 
@@ -54,8 +71,6 @@ def make_dense_search(settings: Settings, store: ChromaStore) -> DenseSearch:
 class DenseIndex:
     """Cosine search over normalised vectors with incremental add and remove. Thread-safe."""
 
-    holds_vectors = True
-
     def __init__(self, dimensions: int | None = None) -> None:
         self._lock = threading.RLock()
         self._dimensions = dimensions
@@ -64,11 +79,18 @@ class DenseIndex:
     def _reset(self) -> None:
         self._slot: dict[str, int] = {}  # chunk id -> row
         self._ids: list[str | None] = []  # row -> chunk id (None = removed)
-        self._rows = np.zeros((0, self._dimensions or 0), dtype=np.float32)
+        # `_rows` is the used head of `_buffer`, which grows by doubling: adding a million vectors
+        # in batches copies them a few times, not once per batch.
+        self._buffer = np.zeros((0, self._dimensions or 0), dtype=np.float32)
+        self._rows = self._buffer
         self._alive = np.zeros(0, dtype=bool)
 
     def __len__(self) -> int:
         return len(self._slot)
+
+    def needed(self, chunk_ids: Sequence[str]) -> list[str]:
+        """Every one: this index holds only the vectors it is given."""
+        return list(chunk_ids)
 
     def add(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Hold vectors by chunk id (replacing any with the same id)."""
@@ -80,11 +102,17 @@ class DenseIndex:
             block = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
             if self._dimensions is None or not self._ids:
                 self._dimensions = block.shape[1]
-                self._rows = self._rows.reshape(0, self._dimensions)
+                self._buffer = self._buffer.reshape(0, self._dimensions)
             elif block.shape[1] != self._dimensions:
                 raise ValueError(f"vectors of {block.shape[1]} dimensions in an index of {self._dimensions}")
             start = len(self._ids)
-            self._rows = np.concatenate([self._rows, block])
+            end = start + len(ids)
+            if end > len(self._buffer):
+                grown = np.empty((max(end, 2 * len(self._buffer)), self._dimensions), dtype=np.float32)
+                grown[:start] = self._buffer[:start]
+                self._buffer = grown
+            self._buffer[start:end] = block
+            self._rows = self._buffer[:end]
             self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
             self._ids.extend(ids)
             self._slot.update((chunk_id, start + n) for n, chunk_id in enumerate(ids))
@@ -100,7 +128,8 @@ class DenseIndex:
             if len(self._ids) > 1000 and len(self._slot) < 0.67 * len(self._ids):
                 keep = np.flatnonzero(self._alive)
                 ids = [self._ids[row] for row in keep]
-                self._rows, self._alive = self._rows[keep], self._alive[keep]
+                self._buffer, self._alive = self._rows[keep], self._alive[keep]
+                self._rows = self._buffer
                 self._ids = ids
                 self._slot = {chunk_id: n for n, chunk_id in enumerate(ids) if chunk_id is not None}
 

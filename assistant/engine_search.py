@@ -21,7 +21,7 @@ keeping the allowed ones, asking again for more until k are found.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,14 +36,16 @@ ID_FILTER_LIMIT = 10_000
 class EngineSearch:
     """Cosine search by the Chroma collection's HNSW index; the interface of `DenseIndex`."""
 
-    holds_vectors = False  # Chroma holds them: the retriever need not read vectors for `add`
-
     def __init__(self, store: ChromaStore, ef_search: int) -> None:
         self.store = store
         self.ef_search = ef_search
 
     def __len__(self) -> int:
         return self.store.count()
+
+    def needed(self, chunk_ids: Sequence[str]) -> list[str]:
+        """None: Chroma holds the vectors, so the retriever reads none for `add`."""
+        return []
 
     def add(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Nothing to do: the chunks are in the store, and in its index, once written."""

@@ -208,6 +208,10 @@ class LexicalIndex:
         """Whether any chunk holds a (normalised) term."""
         return self._df.get(term, 0) > 0
 
+    def holding(self, term: str) -> int:
+        """How many chunks hold a (normalised) term."""
+        return self._df.get(term, 0)
+
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a normalised term."""
         return _idf(len(self._slot), self._df.get(term, 0))
@@ -258,9 +262,16 @@ class VisibleTerms:
             hidden = sum(index._source_df.get(s, Counter()).get(term, 0) for s in self.hidden)
             return index._df.get(term, 0) - hidden
 
+    def __len__(self) -> int:
+        return len(self.index)
+
     def known(self, term: str) -> bool:
         """Whether a chunk the reader may read holds a (normalised) term."""
         return self._df(term) > 0
+
+    def holding(self, term: str) -> int:
+        """How many chunks the reader may read hold a (normalised) term."""
+        return self._df(term)
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a term among the chunks the reader may read."""

@@ -4,7 +4,7 @@ Dense search finds paraphrases; BM25 finds names, acronyms and numbers ("WBCAP",
 "IN/285", "2022"). Reciprocal rank fusion merges the two lists; a per-source cap keeps
 one long report from crowding out the two-page brief that answers the question. Both
 indexes live in memory and follow the Chroma store incrementally (see `sync`), unless dense
-search is left to Chroma's own index (`DENSE_SEARCH=engine`, assistant/engine_search.py).
+search is left to Chroma's own index (`DENSE_VECTORS=engine`, assistant/engine_search.py).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Retriever:
         self.embedder = embedder or index.embedder  # embeds the queries
         self.config = config or RetrievalConfig()
         self.lexical = LexicalIndex()
-        self.dense = dense if dense is not None else DenseIndex()
+        self.dense = dense if dense is not None else DenseIndex()  # see make_dense_index
         self.bridge = bridge
         self._reranker_path = reranker_path
         self._reranker: CrossEncoder | None = None
@@ -109,8 +109,7 @@ class Retriever:
                 self.lexical.add(chunks)
                 if self.bridge is not None:
                     self.bridge.add(chunks)
-                if self.dense.holds_vectors:
-                    self.dense.add(store.vectors(batch))
+                self.dense.add(store.vectors(self.dense.needed(batch)))  # shared: what its file lacks
             self._seen_state = state
             self._readers = {c.source_id: c.groups for c in self.lexical_candidates() if c.groups}
             if new:

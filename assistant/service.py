@@ -26,7 +26,7 @@ from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
 from assistant.answering.reader import Selection, SentenceReader
 from assistant.crosslingual import CrossLingualBridge, Gloss
-from assistant.dense import make_dense_search
+from assistant.dense import make_dense_index
 from assistant.embedder import CachedEmbedder
 from assistant.errors import AssistantError, IndexUnavailableError
 from assistant.filters import ChunkFilter
@@ -78,7 +78,7 @@ class AssistantService:
             settings.reranker_model,
             bridge,
             embedder,
-            dense=make_dense_search(settings, self.index.store),
+            dense=make_dense_index(settings, self.index.store),
         )
         self.reader = SentenceReader(embedder, self.retriever.lexical)
         self.guard = GroundingGuard(embedder)

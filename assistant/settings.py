@@ -35,7 +35,7 @@ ENGINE_EF_SEARCH = 1600
 DEFAULT_CACHED_VECTORS = 20_000  # 20,000 x 384 float32: about 30 MB
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
-DenseSearchKind = Literal["exact", "engine"]
+DenseVectors = Literal["memory", "shared", "engine"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
@@ -88,17 +88,11 @@ class Settings(BaseSettings):
     max_line_chars: int = Field(
         200_000, ge=1000, description="Files with a longer line of text are reported, not indexed."
     )
-    dense_search: DenseSearchKind = Field(
-        "exact",
-        description="exact: every chunk vector in each process's memory, searched exactly (1.5 KB a "
-        "chunk) | engine: Chroma's own HNSW index answers, nothing held per process (see "
-        "assistant/engine_search.py).",
-    )
     engine_ef_search: int = Field(
         ENGINE_EF_SEARCH,
         ge=10,
         le=5000,
-        description="With DENSE_SEARCH=engine: the HNSW ef_search set on the collection (candidates "
+        description="With DENSE_VECTORS=engine: the HNSW ef_search set on the collection (candidates "
         "kept while searching; more finds more of the exact top 10, more slowly).",
     )
     cross_lingual: bool = Field(
@@ -112,6 +106,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Vectors of recent questions and passage sentences kept for the next answers "
         "(about 1.5 KB each); 0 embeds every time.",
+    )
+    dense_vectors: DenseVectors = Field(
+        "memory",
+        description="Where a server holds the chunk vectors it searches: memory (a copy in each "
+        "process, read from Chroma) | shared (one file under INDEX_DIR/vectors that every replica "
+        "on the host memory-maps; ingest keeps it in step with Chroma, and a replica catches up a "
+        "missing or stale file itself) | engine (none: Chroma's own HNSW index answers, "
+        "approximately; see assistant/engine_search.py).",
     )
     llm_provider: Provider = Field(
         "extractive",

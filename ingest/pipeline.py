@@ -45,6 +45,8 @@ from assistant.errors import AssistantError, DocumentError, IndexUnavailableErro
 from assistant.index import Index
 from assistant.manifest import COMPLETE, ManifestEntry
 from assistant.settings import Settings
+from assistant.shared_vectors import FOLDER as VECTOR_FOLDER
+from assistant.shared_vectors import VectorFile
 from assistant.store import text_sha
 from ingest.access import relabel_source
 from ingest.chunking import ChunkSizing
@@ -76,6 +78,7 @@ class IngestOptions:
     rebuild: bool = False
     progress: bool = True
     allow_mass_removal: bool = False  # let one run remove more than half of the indexed files
+    vector_folder: Path | None = None  # the shared vector file to keep in step (DENSE_VECTORS=shared)
 
     @classmethod
     def from_settings(
@@ -107,6 +110,7 @@ class IngestOptions:
             rebuild=rebuild,
             progress=progress,
             allow_mass_removal=allow_mass_removal,
+            vector_folder=settings.index_dir / VECTOR_FOLDER if settings.dense_vectors == "shared" else None,
         )
 
 
@@ -179,6 +183,8 @@ class Ingestor:
                 summary.files_relabelled += 1
             self._index_files(todo, summary)
             self._remove_missing(files, roots, summary, scan_store=fresh_manifest)
+            if self.options.vector_folder is not None:  # before the mark: replicas find it ready
+                VectorFile(self.options.vector_folder, self.index.store.model).catch_up(self.index.store)
             if summary.chunks_added or summary.chunks_removed or summary.files_indexed or relabel:
                 # tells running servers, wherever they run, to bring their indexes in step
                 self.index.store.set_generation(f"{time.time():.6f}")

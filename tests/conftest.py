@@ -20,6 +20,7 @@ import pytest
 from assistant.settings import ENV_PREFIX, Settings, load_settings
 
 if TYPE_CHECKING:
+    from assistant.saved_conversations import ConversationStore
     from assistant.service import AssistantService
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +38,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "full_index" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(FULL_INDEX_TIMEOUT_S))
+
+
+# The suite's own time by phase, printed at its end: each test file's tests, and the session
+# fixtures that build something (their time is also inside the first test file that asks).
+_PHASE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    phase = report.nodeid.split("::")[0]
+    _PHASE_SECONDS[phase] = _PHASE_SECONDS.get(phase, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.section("time by phase")
+    builds = {k: v for k, v in _PHASE_SECONDS.items() if k.startswith("build:")}
+    files = sorted(((k, v) for k, v in _PHASE_SECONDS.items() if k not in builds), key=lambda kv: -kv[1])
+    for name, seconds in [*builds.items(), *files]:
+        terminalreporter.write_line(f"{seconds:8.1f} s  {name}")
+
+
+@contextmanager
+def _phase(name: str) -> Iterator[None]:
+    start = time.monotonic()
+    yield
+    _PHASE_SECONDS[f"build: {name}"] = time.monotonic() - start
 
 
 def free_port() -> int:
@@ -117,9 +143,10 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) ->
 
     folder = tmp_path_factory.mktemp("full-index")
     settings = Settings(index_dir=folder, corpus_dir=REPO / "corpus")
-    index = Index.from_settings(settings)
-    options = IngestOptions.from_settings(settings, progress=False)
-    summary = Ingestor(index, options).run([REPO / "corpus", shared_corpus])
+    with _phase("full-corpus index"):
+        index = Index.from_settings(settings)
+        options = IngestOptions.from_settings(settings, progress=False)
+        summary = Ingestor(index, options).run([REPO / "corpus", shared_corpus])
     index.manifest.close()
     assert not summary.files_failed, summary.files_failed
     return settings
@@ -137,8 +164,9 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(SEED, corpus)
     with clean_environment():
         settings = load_settings(index_dir=root / "index")
-    index = Index.from_settings(settings)
-    Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([corpus])
+    with _phase("seed index"):
+        index = Index.from_settings(settings)
+        Ingestor(index, IngestOptions.from_settings(settings, progress=False)).run([corpus])
     index.manifest.close()
     return root / "index"
 
@@ -167,9 +195,16 @@ def smollm2_server() -> Iterator[str]:
 
 
 class ServerThread:
-    """uvicorn serving the app in a thread, on a loopback port."""
+    """uvicorn serving the app in a thread, on a loopback port (over `service` and
+    `conversations` when given, else those `settings` make)."""
 
-    def __init__(self, settings: Settings, port: int, service: AssistantService | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        port: int,
+        service: AssistantService | None = None,
+        conversations: ConversationStore | None = None,
+    ) -> None:
         import uvicorn
 
         from assistant.service import AssistantService
@@ -178,7 +213,7 @@ class ServerThread:
         service = service or AssistantService(settings)
         service.warm_up()
         config = uvicorn.Config(
-            create_app(settings, service),
+            create_app(settings, service, conversations=conversations),
             host="127.0.0.1",
             port=port,
             log_level="warning",

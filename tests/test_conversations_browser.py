@@ -6,22 +6,25 @@ of it but opens the answer's permalink. Behind a sign-in proxy with access group
 opens for a colleague in the cited document's group and for no one else.
 
 Both servers share one index and one service (a restricted HR note beside the public seed
-article, tests/test_access.py); each keeps its own conversations.
+article, tests/test_access.py); each keeps its own conversations. The open server's store can hold
+a save for a moment, so a test can follow a citation while its answer is being saved, or fail one.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
 from _axe import describe, violations
-from _browser_kit import ask, bot_messages, chromium, shot, wait_answer
+from _browser_kit import ANSWER_TIMEOUT_MS, ask, bot_messages, chromium, shot, wait_answer
 from _web_corpus import BUDVA_DATE, BUDVA_QUESTION
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from assistant.saved_conversations import ConversationStore, SavedAnswer
 from assistant.service import AssistantService
 from assistant.settings import Settings
 from tests.conftest import SEED, ServerThread, clean_environment, free_port
@@ -33,6 +36,33 @@ SAVE_TIMEOUT_MS = 20_000
 SEED_HREF = "api/sources/" + SEED.name  # under the server's address
 LIST = "#iom-history input[type='radio']"
 PERMALINK = "#iom-sources-panel .iom-permalink a"
+HOLD_S = 4  # the longest a held save waits for the test to let it go
+
+
+class HeldConversations(ConversationStore):
+    """The real store, whose next save can be held until the test lets it go (or HOLD_S pass),
+    or fail as a full disk would."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.conversations_path, settings.conversation_retention_days)
+        self.hold = threading.Event()
+        self.release = threading.Event()
+        self.fail = threading.Event()
+
+    def save_answer(
+        self,
+        owner: str,
+        conversation_id: str | None,
+        answer: Mapping[str, Any],
+        passages: Sequence[Mapping[str, Any]] = (),
+    ) -> SavedAnswer:
+        if self.hold.is_set():
+            self.hold.clear()
+            self.release.wait(timeout=HOLD_S)
+        if self.fail.is_set():
+            self.fail.clear()
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().save_answer(owner, conversation_id, answer, passages)
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +94,15 @@ def open_settings(locked_settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def open_server(open_settings: Settings, service: AssistantService) -> Iterator[ServerThread]:
-    with ServerThread(open_settings, free_port(), service) as running:
+def open_store(open_settings: Settings) -> HeldConversations:
+    return HeldConversations(open_settings)
+
+
+@pytest.fixture(scope="module")
+def open_server(
+    open_settings: Settings, service: AssistantService, open_store: HeldConversations
+) -> Iterator[ServerThread]:
+    with ServerThread(open_settings, free_port(), service, open_store) as running:
         yield running
 
 
@@ -181,6 +218,63 @@ def test_a_browser_finds_reopens_renames_exports_and_deletes_its_conversation(
     assert other.request.get(permalink).status == 404
     mine.close()
     other.close()
+
+
+def test_a_citation_followed_the_moment_its_answer_shows_keeps_its_highlight_and_focus(
+    open_server: ServerThread, open_store: HeldConversations, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1320, "height": 940})
+    page = context.new_page()
+    _open_chat(page, open_server.url)
+    citation = page.locator('#iom-chat a[href="#iom-src-0-1"]')
+    open_store.release.clear()
+    open_store.hold.set()  # the save waits until the citation is followed (at most HOLD_S)
+    try:
+        ask(page, BUDVA_QUESTION)
+        expect(citation).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+        # the entry the citation points to, and when it was followed (its flash lasts 2.5 s)
+        page.evaluate("() => { window.iomEntry = document.getElementById('iom-src-0-1'); "
+                      "window.iomFollowedAt = performance.now(); }")  # fmt: skip
+        citation.click()
+        expect(page.locator("#iom-src-0-1.iom-flash")).to_have_count(1)
+        expect(page.locator("#iom-src-0-1 .iom-passage")).to_be_focused()
+    finally:
+        open_store.release.set()
+
+    expect(page.locator(LIST)).to_have_count(1, timeout=SAVE_TIMEOUT_MS)  # saved, the list redrawn
+    expect(page.locator(PERMALINK)).to_have_count(1)
+    held = page.evaluate(
+        "() => { const entry = window.iomEntry; return {shown: entry.isConnected, "
+        "flashing: entry.classList.contains('iom-flash'), "
+        "since: performance.now() - window.iomFollowedAt, "
+        "focused: document.activeElement === entry.querySelector('.iom-passage')}; }"
+    )
+    assert held["shown"], "saving the answer drew the sources panel again: the followed entry is gone"
+    assert held["focused"], "saving the answer took the keyboard focus from the passage followed"
+    assert held["flashing"] or held["since"] >= 2500, "saving the answer dropped the citation's highlight"
+    expect(page.locator("#iom-src-0-1 .iom-passage")).to_be_focused()
+    context.close()
+
+
+def test_an_answer_that_cannot_be_saved_still_shows_and_says_so(
+    open_server: ServerThread, open_store: HeldConversations, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1320, "height": 940})
+    page = context.new_page()
+    _open_chat(page, open_server.url)
+    open_store.fail.set()
+    try:
+        ask(page, BUDVA_QUESTION)
+        wait_answer(page, 1, BUDVA_DATE)
+    finally:
+        open_store.fail.clear()
+    status = page.locator("#iom-status")
+    expect(status).to_contain_text("Answer ready")  # the answer said, then why it is not kept
+    expect(status.locator(".iom-alert")).to_contain_text("This answer was not saved")
+    expect(page.locator("#iom-sources-panel mark").first).to_contain_text(BUDVA_DATE)
+    expect(page.locator(PERMALINK)).to_have_count(0)
+    expect(page.locator("#iom-history")).to_contain_text("None yet")
+    context.close()
 
 
 def test_a_permalink_opens_for_colleagues_who_may_read_its_sources_and_no_one_else(

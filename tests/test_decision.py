@@ -20,6 +20,7 @@ from assistant.answering.decision import (
 )
 from assistant.answering.facts import holds, wanted_kind
 from assistant.answering.fitted import DECISION, LogisticModel
+from assistant.answering.reader import person_name
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
 from assistant.lexical import LexicalIndex
@@ -59,6 +60,37 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert not holds("number", "an important responsibility 30 According to IOM officers", question)
     assert holds("number", "The office cut 30 positions.", question)
     assert holds("number", "In total 45 In-person interviews were held.", question)
+
+
+def test_what_date_asks_for_a_day_or_a_month_not_a_year() -> None:
+    question = "On what date was the final debriefing workshop held?"
+    assert wanted_kind(question) == "day"
+    assert wanted_kind("¿En qué fecha se celebró el taller?") == "day"
+    assert not holds("day", "The framework covers the period 2018-2030.", question)
+    assert holds("day", "The workshop was held on 14 June 2022 in Nairobi.", question)
+    assert holds("day", "The final report is dated March 2023.", question)
+    assert holds("day", "Date of publication: 13/11/2025", question)
+
+
+def test_a_person_asked_by_their_role_is_answered_by_a_rare_name() -> None:
+    for question in (
+        "Which Montenegrin minister opened the meeting?",
+        "What is the name of the consultant hired to revise the instruction?",
+        "Who is the current Director General of IOM?",
+        "¿Quién es el jefe de misión de la OIM en Haití?",
+        "Quel est le nom du consultant ?",
+    ):
+        assert wanted_kind(question) == "person", question
+    assert wanted_kind("Who funded the project?") == "name", "an organisation may answer"
+    filler = [f"The Protection Division of the United Nations met in round {n}." for n in range(400)]
+    stats = documents("Laura Boucsein is the programme coordinator.", *filler)
+    rare = person_name(stats)
+    question = "Who is the programme coordinator?"
+    assert holds("person", "Laura Boucsein is the programme coordinator.", question, rare)
+    assert not holds("person", "The Protection Division of the United Nations met.", question, rare)
+    assert not holds("person", "The coordinator reports to the Division.", question, rare)
+    stats = documents("Delegations from Bosnia and Herzegovina met.", *filler)
+    assert not holds("person", "Delegations from Bosnia and Herzegovina met.", question, person_name(stats))
 
 
 def documents(*texts: str) -> LexicalIndex:

@@ -1,4 +1,4 @@
-"""Dense search by Chroma's own HNSW index (`DENSE_SEARCH=engine`) against exact search."""
+"""Dense search by Chroma's own HNSW index (`DENSE_VECTORS=engine`) against exact search."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from assistant import engine_search
-from assistant.dense import DenseIndex, make_dense_search
+from assistant.dense import DenseIndex, make_dense_index
 from assistant.documents import Chunk
 from assistant.embedder import HashEmbedder
 from assistant.engine_search import EngineSearch
@@ -95,17 +95,17 @@ def test_engine_search_keeps_to_the_allowed_chunks(tmp_path: Path, monkeypatch: 
 def test_the_setting_picks_the_dense_search(tmp_path: Path) -> None:
     store = ChromaStore(path=tmp_path / "chroma", collection="engine_test", embedding_model="hash-32")
 
-    assert isinstance(make_dense_search(load_settings(), store), DenseIndex)
-    engine = make_dense_search(load_settings(dense_search="engine", engine_ef_search=300), store)
+    assert isinstance(make_dense_index(load_settings(), store), DenseIndex)
+    engine = make_dense_index(load_settings(dense_vectors="engine", engine_ef_search=300), store)
     assert isinstance(engine, EngineSearch)
     assert engine.ef_search == 300
     assert Index.from_settings(load_settings(engine_ef_search=300)).store.ef_search == 300  # at creation
     settings = load_settings(
-        index_dir=tmp_path / "index", embedding_model="hash-32", dense_search="engine", cross_lingual=False
+        index_dir=tmp_path / "index", embedding_model="hash-32", dense_vectors="engine", cross_lingual=False
     )
     assert isinstance(AssistantService(settings).retriever.dense, EngineSearch)
-    with pytest.raises(ConfigurationError, match="IOM_ASSISTANT_DENSE_SEARCH"):
-        load_settings(dense_search="approximate")
+    with pytest.raises(ConfigurationError, match="IOM_ASSISTANT_DENSE_VECTORS"):
+        load_settings(dense_vectors="approximate")
 
 
 @pytest.mark.integration

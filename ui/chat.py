@@ -4,7 +4,8 @@ The conversation lives in a `gr.State` list of `Turn`s; the Chatbot and the sour
 panel are both drawn from it, so message `2t + 1` is always the answer of turn `t`.
 Every string shown comes from the catalogue of the language picked by the switch (`ui.i18n`):
 on load, from the choice kept in the browser's storage, else from its Accept-Language.
-The saved conversations beside the chat are `ui.history`'s; only their wiring is here. Over 300
+The saved conversations beside the chat are `ui.history`'s; only their wiring is here, and the
+saving of each answer before it is shown, which puts its permalink in the same drawing. Over 300
 lines: the callbacks and the layout that wires them are read together.
 """
 
@@ -48,15 +49,24 @@ FOCUS_COMMENT = "() => { setTimeout(() => document.querySelector('#iom-comment t
 
 
 class ChatCallbacks:
-    """The chat's event handlers: a few lines each over the service and the feedback store."""
+    """The chat's event handlers: a few lines each over the service, the feedback store and the
+    saved conversations (`history`, the handlers of their panel)."""
 
     def __init__(
-        self, service: AssistantService, feedback: FeedbackStore, settings: Settings, door: Door
+        self,
+        service: AssistantService,
+        feedback: FeedbackStore,
+        conversations: ConversationStore,
+        settings: Settings,
+        door: Door,
     ) -> None:
         self.service = service
         self.feedback = feedback
         self.root_path = settings.root_path
         self.door = door
+        self.history = HistoryCallbacks(
+            conversations, service, door, settings.conversation_retention_days, self.base_url
+        )
 
     def base_url(self, request: gr.Request | None) -> str:
         """Absolute address of the app for source links (works inside a web component too)."""
@@ -97,15 +107,18 @@ class ChatCallbacks:
         return self.localise(negotiate(accept, stored), turns, request)
 
     def respond(
-        self, question: str, turns: list[Turn], language: str, request: gr.Request
+        self, question: str, turns: list[Turn], current: str | None, language: str, request: gr.Request
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream the answer into the chat, then show the verified answer and its sources; the
-        status line says the answer once, complete."""
+        """Stream the answer into the chat, save it to the open conversation (`current`), then show
+        the verified answer and its sources with its permalink, in one drawing that nothing redraws
+        after (a citation followed at once keeps its highlight and the focus); the status line
+        says the answer once, complete."""
         say = Messages(negotiate(None, language))
         try:
             question = check_question(question)
         except InvalidQuestionError as exc:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), status_line(public_detail(exc, say), alert=True)
+            alert = status_line(public_detail(exc, say), alert=True)
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), alert, gr.skip()
             return
         base = self.base_url(request)
         history = [
@@ -118,13 +131,15 @@ class ChatCallbacks:
             turns,
             "",
             status_line(say("status.searching")),
+            gr.skip(),
         )
         streamed = ""
         try:
             for event in self.service.ask_stream(question, history, filters=self.search_filter(request)):
                 if event.kind == "token":
                     streamed += event.text
-                    yield chat_messages(turns, say, streamed), gr.skip(), turns, gr.skip(), gr.skip()
+                    shown = chat_messages(turns, say, streamed)
+                    yield shown, gr.skip(), turns, gr.skip(), gr.skip(), gr.skip()
                 elif event.answer is not None:
                     turns[-1].answer = event.answer.to_dict()
         except AssistantError as exc:
@@ -133,12 +148,14 @@ class ChatCallbacks:
         except Exception:
             log.exception("chat answer failed")
             turns[-1].error = say("error.unexpected")
+        current, not_saved = self.history.save(turns, current, say, request)
         yield (
             chat_messages(turns, say),
             sources_panel(turns, base, say),
             turns,
             gr.skip(),
-            answer_status(turns[-1], say),
+            answer_status(turns[-1], say) + (not_saved or ""),
+            current,
         )
 
     def rate(self, turns: list[Turn], language: str, data: gr.LikeData) -> tuple[Any, ...]:
@@ -219,10 +236,7 @@ def build_chat(
     """The chat page (mount with `ui.theme`'s theme, `CSS` and `HEAD`), in English until the
     page has loaded and `localise` has said it in the reader's language; beside it, the saved
     conversations (`ui.history`)."""
-    calls = ChatCallbacks(service, feedback, settings, door)
-    saved = HistoryCallbacks(
-        conversations, service, door, settings.conversation_retention_days, calls.base_url
-    )
+    calls = ChatCallbacks(service, feedback, conversations, settings, door)
     say = Messages(DEFAULT_LANGUAGE)
     with gr.Blocks(title=say("app.title"), analytics_enabled=False, fill_width=False) as blocks:
         turns = gr.State([])
@@ -293,7 +307,7 @@ def build_chat(
             language=language, turns=turns, current=current, chatbot=chatbot, sources=sources,
             question=question, rated=rated, comment_row=comment_row, status=status,
         )  # fmt: skip
-        history.connect(saved, parts)
+        history.connect(calls.history, parts)
         labelled = [stored, language, title, chatbot, question, send, comment, send_comment, new, sources]
         private: dict[str, Any] = {"api_visibility": "private"}
         for relabelled in (
@@ -301,9 +315,9 @@ def build_chat(
             language.input(calls.localise, [language, turns], labelled, **private),
         ):
             history.refresh_after(relabelled.then(None, [language], None, js=page_language_js()))
-        answer_outputs = [chatbot, sources, turns, question, status]
+        answer_outputs = [chatbot, sources, turns, question, status, current]
         ask_options: dict[str, Any] = {"show_progress": "minimal", "show_progress_on": chatbot, **private}
-        asked = [question, turns, language]
+        asked = [question, turns, current, language]
         for answered in (
             question.submit(calls.respond, asked, answer_outputs, **ask_options),
             send.click(calls.respond, asked, answer_outputs, **ask_options),
@@ -311,7 +325,7 @@ def build_chat(
                 calls.respond, asked, answer_outputs, **ask_options
             ),
         ):
-            history.save_after(answered)
+            history.refresh_after(answered)  # the list, with the conversation the answer was saved to
         chatbot.like(calls.rate, [turns, language], [rated, comment_row, status], **private).then(
             None, js=FOCUS_COMMENT
         )

@@ -1,5 +1,7 @@
 """The chat's saved conversations: the list beside the chat, reopening one with its sources as they
-were, renaming, deleting, the Markdown export link; and saving each answer as it completes.
+were, renaming, deleting, the Markdown export link; and saving each answer as it completes, before
+the chat shows it, so the answer and its permalink are drawn at once (drawn after, the sources
+panel would be replaced under a citation just followed, taking its highlight and the focus).
 
 Thin callbacks over `ConversationStore` (`assistant/saved_conversations.py`). The open
 conversation's id is a `gr.State` beside the chat's turns, and each `Turn` keeps its saved
@@ -12,6 +14,7 @@ components they redraw are read together.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +38,8 @@ from ui.i18n import Messages, negotiate
 from ui.owner import conversation_owner
 from ui.render import CLOSEST_SOURCES, Turn, chat_messages, passage_for, sources_panel
 from ui.status import status_line
+
+log = logging.getLogger(__name__)
 
 # Private to the page; no loading veil over the panel while it redraws (the status line speaks).
 _PRIVATE: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
@@ -101,16 +106,17 @@ class HistoryCallbacks:
         """The panel as the page opens, or in another language."""
         return self.panel(_say(language), current, request)
 
-    def remember(
-        self, turns: list[Turn], current: str | None, language: str, request: gr.Request
-    ) -> tuple[Any, ...]:
-        """Save the answers not saved yet (the one just given; any whose save an early next
-        question overtook) to the open conversation; the first answer starts one."""
-        say, owner = _say(language), self.owner(request)
+    def save(
+        self, turns: list[Turn], current: str | None, say: Messages, request: gr.Request | None
+    ) -> tuple[str | None, str | None]:
+        """Save the answers of `turns` not saved yet (the one just given; any whose save failed
+        before) to the open conversation, the first answer starting one; each keeps its saved id,
+        the permalink the sources panel shows. Returns the open conversation, and the status
+        line's alert when an answer could not be saved."""
+        owner = self.owner(request)
         unsaved = [t for t in turns if t.answer is not None and t.saved_id is None]
         if owner is None or not unsaved:
-            return turns, current, gr.skip(), gr.skip(), *self.panel(say, current, request)
-        alert: Any = gr.skip()
+            return current, None
         with self._saving:  # one save of a turn, however many events of a session overlap
             for turn in unsaved:
                 if turn.answer is None or turn.saved_id is not None:
@@ -118,11 +124,14 @@ class HistoryCallbacks:
                 try:
                     saved = self._save(owner, current, {**turn.answer, "question": turn.question})
                 except ConversationError as exc:
-                    alert = status_line(say("status.not_saved", reason=_problem(exc, say)), alert=True)
-                    break
+                    not_saved = say("status.not_saved", reason=_problem(exc, say))
+                    return current, status_line(not_saved, alert=True)
+                except Exception:  # the store failed (a full disk): the answer shows all the same
+                    log.exception("saving an answer failed")
+                    not_saved = say("status.not_saved", reason=say("conversation.bad_answer"))
+                    return current, status_line(not_saved, alert=True)
                 turn.saved_id, current = saved.id, saved.conversation_id
-        panel = sources_panel(turns, self.base_url(request), say)
-        return turns, current, panel, alert, *self.panel(say, current, request)
+        return current, None
 
     def _save(self, owner: str, current: str | None, answer: dict[str, Any]) -> SavedAnswer:
         """Save to the open conversation, or to a new one if it was deleted meanwhile (another tab)."""
@@ -289,16 +298,10 @@ class HistoryPanel:
         )
 
     def refresh_after(self, event: Dependency) -> Dependency:
-        """Redraw the panel after the page loads or changes language."""
+        """Redraw the panel after the page loads or changes language, or an answer is saved."""
         return event.then(
             self.calls.show, [self.chat.language, self.chat.current], self.outputs(), **_PRIVATE
         )
-
-    def save_after(self, event: Dependency) -> None:
-        """Save the answer once `event` (asking) has shown it."""
-        chat = self.chat
-        saved = [chat.turns, chat.current, chat.sources, chat.status, *self.outputs()]
-        event.then(self.calls.remember, [chat.turns, chat.current, chat.language], saved, **_PRIVATE)
 
     def close_after(self, event: Dependency) -> Dependency:
         """Close the open conversation after the chat is cleared for a new one."""

@@ -37,8 +37,16 @@ class TermStatistics(Protocol):
         """Inverse document frequency; highest for a term no chunk holds."""
         ...
 
+    def __len__(self) -> int:
+        """How many chunks there are."""
+        ...
+
     def known(self, term: str) -> bool:
         """Whether any chunk holds the term."""
+        ...
+
+    def holding(self, term: str) -> int:
+        """How many chunks hold the term."""
         ...
 
     def is_name(self, term: str) -> bool:

@@ -1,17 +1,25 @@
-"""The kind of fact a question asks for (a date, an amount of money, a number, a name) and whether
-a sentence holds one: in English, French, Spanish and Albanian. Pure functions."""
+"""The kind of fact a question asks for (a date, a day, an amount of money, a number, a person, a
+name) and whether a sentence holds one: in English, French, Spanish and Albanian. Pure functions."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
-from assistant.text import MONTHS, fold
+from assistant.text import MONTHS, fold, words
 
 _MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
 # A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
 DATE = re.compile(
     rf"{YEAR}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
+    re.IGNORECASE,
+)
+# A day or a month of a year: "14 June", "June 14", "June 2022", "14/06/2022", "2022-06-14".
+_DAY = re.compile(
+    rf"\b{_MONTH}\s+(?:\d\d?\b|{YEAR})|\b\d\d?(?:st|nd|rd|th|er)?\s+(?:de\s+)?{_MONTH}"
+    r"|\b\d{1,2}[/.]\d{1,2}[/.](?:\d\d){1,2}\b|\b(?:19|20)\d\d-\d\d-\d\d\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -31,8 +39,15 @@ _FOOTNOTE = re.compile(
     r"|(?<=[a-z]) \d{1,3}(?= (?:The|In|This|These|It|However|According|As|While|Lastly|Following)\b(?!-))"
 )
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+_PERSON_WORD = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]+|\b[A-ZÀ-Þ]{4,}\b")  # "Laura", "BOUCSEIN"
 # Kinds of fact whose absence from a sentence is plain to see, as a reply names them.
-STATED = {"date": "a date", "amount": "an amount of money", "number": "a number"}
+STATED = {
+    "date": "a date",
+    "day": "a day or month",
+    "amount": "an amount of money",
+    "number": "a number",
+    "person": "a person's name",
+}
 # What each kind of question says, folded, in English, French, Spanish and Albanian.
 _ASKS_DATE = re.compile(
     r"\b(what year|which year|what date|since when|quand|depuis quand|quelle date|quel jour|quelle annee"
@@ -46,12 +61,41 @@ _ASKS_NUMBER = re.compile(
     r"\b(how many|how much|number of|what percentage|what share|combien|nombre de|pourcentage|quelle part"
     r"|cuantos|cuantas|cuanto|numero de|porcentaje|que parte|sa|perqindj\w*)\b"
 )
+# "What date" asks for a day or a month: a year alone does not answer it.
+_ASKS_DAY = re.compile(
+    r"\b(what date|which date|on what day|what day|quelle date|quel jour|que fecha|que dia"
+    r"|cilen date|ne cilen date|cila date)\b"
+)
+# A person asked by the role they hold: "the name of the consultant", "which minister", "who is
+# the Director General". ("Who funded it?" may be answered by an organisation: a name, below.)
+_ROLE = (
+    r"(?:minister|ministre|ministro|ministri|director|directeur|directrice|directora|drejtor\w*"
+    r"|chief|chef|jefe|jefa|shef\w*|head|consultant|consultante|consultor|consultora|konsulent\w*"
+    r"|coordinator|coordinateur|coordinatrice|coordinador|coordinadora|koordinator\w*|ambassador"
+    r"|ambassadeur|embajador|embajadora|ambasador\w*|president|presidente|presidenti|secretary"
+    r"|secretaire|secretario|secretaria|sekretar\w*|manager|leader|spokesperson|porte-parole|portavoz"
+    r"|mayor|maire|alcalde|alcaldesa|kryetar\w*|officer|evaluator|evaluatrice|evaluateur|evaluador"
+    r"|evaluadora|vleresues\w*)\b"
+)
+_W = r"[\w'’-]+ "
+_ASKS_PERSON = re.compile(
+    rf"\b(?:name of (?:the |an? |its |their )?(?:{_W}){{0,4}}{_ROLE}|which (?:{_W}){{0,2}}{_ROLE}"
+    rf"|who (?:is|was|were|are) (?:the |its |their )?(?:{_W}){{0,4}}{_ROLE}"
+    rf"|nom (?:du |de la |de l'|des )(?:{_W}){{0,3}}{_ROLE}|quel(?:le)? (?:{_W}){{0,1}}{_ROLE}"
+    rf"|qui (?:est|etait|a ete) (?:le |la |l')(?:{_W}){{0,3}}{_ROLE}"
+    rf"|nombre (?:del |de la )(?:{_W}){{0,3}}{_ROLE}|que (?:{_W}){{0,1}}{_ROLE}"
+    rf"|quien (?:es|era|fue) (?:el |la )(?:{_W}){{0,3}}{_ROLE}"
+    rf"|emri i (?:{_W}){{0,3}}{_ROLE}|kush (?:eshte|ishte) (?:{_W}){{0,3}}{_ROLE}"
+    rf"|cili (?:{_W}){{0,1}}{_ROLE})"
+)
 _ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\b")
 
 
 def wanted_kind(question: str) -> str | None:
-    """The kind of fact a question asks for: date, amount (of money), number or name."""
+    """The kind of fact a question asks for: day, date, amount (of money), number, person or name."""
     q = fold(question).strip().lstrip("¿¡")
+    if _ASKS_DAY.search(q):
+        return "day"
     # "when" asks for a date at the head of a question, not in "... include when using X"
     if re.search(
         r"^(?:and |but |so )?when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had)\b", q
@@ -61,23 +105,46 @@ def wanted_kind(question: str) -> str | None:
         return "amount"
     if _ASKS_NUMBER.search(q):
         return "number"
+    if _ASKS_PERSON.search(q):
+        return "person"
     if _ASKS_NAME.search(q):
         return "name"
     return None
 
 
-def holds(kind: str | None, sentence: str, question: str) -> bool:
-    """Whether a sentence holds a fact of the kind asked, other than the question's own."""
-    if kind == "name":
+def holds(
+    kind: str | None, sentence: str, question: str, rare_name: Callable[[str], bool] | None = None
+) -> bool:
+    """Whether a sentence holds a fact of the kind asked, other than the question's own.
+
+    `rare_name` tells a person's name from other capitalised words ("Laura" from "Division"): a
+    word the documents write capitalised and seldom. Without it any capitalised word will do.
+    """
+    if kind == "person" and rare_name is not None:
+        not_persons = set(words(question)) | _country_words()
+        return any(rare_name(w) for w in _PERSON_WORD.findall(sentence) if fold(w) not in not_persons)
+    if kind in ("name", "person"):
         return bool(_PROPER.search(sentence))
     if kind == "amount":
         return bool(_AMOUNT.search(sentence))
     if kind == "date":
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
+    if kind == "day":
+        return bool(set(_DAY.findall(sentence)) - set(_DAY.findall(question)))
     if kind == "number":  # a count: a number that is not a date or a year, nor in the question
         numbers = set(_NUMBER.findall(DATE.sub(" ", _FOOTNOTE.sub(" ", sentence))))
         return bool(numbers - set(_NUMBER.findall(question)))
     return False
+
+
+@functools.cache
+def _country_words() -> frozenset[str]:
+    """The words of country and territory names in the four languages ("Herzegovina", "Kosovë"),
+    folded: rare in the documents and capitalised, like a person's name, and no one's."""
+    from babel import Locale  # CLDR's names, shipped in the package
+
+    names = (name for language in ("en", "fr", "es", "sq") for name in Locale(language).territories.values())
+    return frozenset(w for name in names for w in words(name))
 
 
 def must_state(kind: str | None) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,10 @@ _ASKS_LINK = re.compile(
 _ROLE_KEYS = frozenset(
     terms("evaluator author lead led manager donor commissioned funded contact focal consultant firm partner")
 )
+# A person's name is a word the documents hold in at most one chunk in this many (or in at most
+# that many chunks, in a collection too small for the share to say anything).
+PERSON_NAME_RARITY = 400
+PERSON_NAME_CHUNKS = 3
 # How a sentence is scored: a weighted sum of what is read of it. The weights were set by hand in
 # earlier stops. A logistic model fitted on the tuning part (sentences labelled by whether they
 # state a short answer) ranked worse on the frozen test part: key-fact recall 0.37 against 0.49,
@@ -133,6 +137,7 @@ class SentenceReader:
         total = math.fsum(weights.values()) or 1.0  # fsum: the same whatever the set order
         found: list[Candidate] = []
         asks_link = bool(_ASKS_LINK.search(question))
+        rare_name = person_name(self.stats)
         for p, passage in enumerate(passages[: cfg.passages]):
             for position, sentence in enumerate(split_sentences(passage.chunk.text)):
                 if not asks_link and _only_addresses(sentence):
@@ -149,7 +154,7 @@ class SentenceReader:
                     "words": math.fsum(weights[t] for t in held & question_terms) / total,
                     # a title or a heading that only repeats the question answers nothing
                     "echoes_question": float(len(held - question_terms) < 0.25 * len(held)),
-                    "holds_kind": float(holds(wanted, sentence, question)),
+                    "holds_kind": float(holds(wanted, sentence, question, rare_name)),
                     "asked_field": float(asked),
                     "passage_rank": 1.0 / (1 + p),
                 }
@@ -214,8 +219,12 @@ class SentenceReader:
             disagreeing(entities, p.chunk.embedding_text(), p.chunk.source_id, gloss, stats) for p in read
         ]
 
+        rare_name = person_name(stats)
+
         def answers(s: ScoredSentence) -> bool:
-            return not gaps[s.passage] and (not must_state(wanted) or holds(wanted, s.text, question))
+            return not gaps[s.passage] and (
+                not must_state(wanted) or holds(wanted, s.text, question, rare_name)
+            )
 
         answering = [s for s in scored if answers(s)] if not unknown else []
         best = answering[0] if answering else scored[0]
@@ -255,6 +264,18 @@ class SentenceReader:
             reason=None if answering else refusal_reason(wanted, unknown, gaps[best.passage]),
             evidence=evidence,
         )
+
+
+def person_name(stats: TermStatistics) -> Callable[[str], bool]:
+    """Whether a capitalised word is a person's name: the documents write it capitalised, and
+    seldom (in at most one chunk in `PERSON_NAME_RARITY`: "Laura", not "Division" or "Nations")."""
+    most = max(PERSON_NAME_CHUNKS, len(stats) // PERSON_NAME_RARITY)
+
+    def is_person(word: str) -> bool:
+        found = terms(word)
+        return bool(found) and all(stats.is_name(t) and 0 < stats.holding(t) <= most for t in found)
+
+    return is_person
 
 
 def _only_addresses(sentence: str) -> bool:
