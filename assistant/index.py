@@ -28,7 +28,7 @@ class Index:
             port=settings.chroma_port,
             collection=settings.collection,
             embedding_model=settings.embedding_model,
-            ef_search=settings.engine_ef_search,
+            ef_search=settings.engine_ef_search if settings.dense_vectors == "engine" else None,
         )
         return cls(embedder=embedder, store=store, manifest=Manifest(settings.index_dir / "manifest.sqlite3"))
 

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The HNSW graph of a collection created here: twice Chroma's default neighbours (16) and
-# construction effort (100). Fixed once the collection exists; on the development questions it
-# finds 99.3% of the exact top 10 at ef_search 400, where Chroma's defaults need 1600
-# (bench/engine_search.py), for about 256 bytes more a chunk.
+# The HNSW graph of a collection created for engine search (`ef_search` given, DENSE_VECTORS=engine):
+# twice Chroma's default neighbours (16) and construction effort (100). Fixed once the collection
+# exists; on the development questions it finds 99.3% of the exact top 10 at ef_search 400, where
+# Chroma's defaults need 1600 (bench/engine_search.py), for about 256 bytes more a chunk. It
+# halves the insertion rate, so a collection searched exactly keeps Chroma's defaults.
 HNSW_MAX_NEIGHBORS = 32
 HNSW_EF_CONSTRUCTION = 200
 
@@ -115,7 +116,8 @@ class ChromaStore:
         self.port = port
         self.collection_name = collection
         self.model = embedding_model
-        self.ef_search = ef_search  # HNSW ef_search of a collection created here (None: Chroma's)
+        # HNSW ef_search of a collection created here for engine search (None: searched exactly)
+        self.ef_search = ef_search
         self._client: ClientAPI | None = None
         self._collection: Collection | None = None
         self._tuning_failed: Any = None  # the collection whose ef_search could not be set
@@ -165,13 +167,13 @@ class ChromaStore:
         return self._collection
 
     def _hnsw(self) -> Any:
-        hnsw: dict[str, Any] = {
-            "space": "cosine",
-            "max_neighbors": HNSW_MAX_NEIGHBORS,
-            "ef_construction": HNSW_EF_CONSTRUCTION,
-        }
+        hnsw: dict[str, Any] = {"space": "cosine"}
         if self.ef_search is not None:
-            hnsw["ef_search"] = self.ef_search
+            hnsw |= {
+                "max_neighbors": HNSW_MAX_NEIGHBORS,
+                "ef_construction": HNSW_EF_CONSTRUCTION,
+                "ef_search": self.ef_search,
+            }
         return hnsw
 
     def embedding_model(self) -> str | None:

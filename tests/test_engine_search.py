@@ -39,7 +39,9 @@ def stored(tmp_path: Path, count: int) -> tuple[ChromaStore, DenseIndex, dict[st
         )
         for n in range(count)
     ]
-    store = ChromaStore(path=tmp_path / "chroma", collection="engine_test", embedding_model="hash-32")
+    store = ChromaStore(  # as DENSE_VECTORS=engine creates it
+        path=tmp_path / "chroma", collection="engine_test", embedding_model="hash-32", ef_search=200
+    )
     store.upsert(chunks, rows)
     vectors = {c.chunk_id: row for c, row in zip(chunks, rows, strict=True)}
     exact = DenseIndex()
@@ -65,6 +67,9 @@ def test_engine_search_finds_what_exact_search_finds(tmp_path: Path) -> None:
     assert store.search_space() == "cosine"
     hnsw = store._col().configuration["hnsw"]
     assert (hnsw["ef_search"], hnsw["max_neighbors"], hnsw["ef_construction"]) == (200, 32, 200)
+    exact_store = ChromaStore(path=tmp_path / "exact", collection="exact_test", embedding_model="hash-32")
+    exact_store.upsert([], np.zeros((0, DIMENSIONS), dtype=np.float32))
+    assert exact_store._col().configuration["hnsw"]["max_neighbors"] == 16, "searched exactly: Chroma's graph"
     some = ["c0001", "c0002", "gone"]
     assert engine.similarity(queries(1)[0], some) == pytest.approx(exact.similarity(queries(1)[0], some))
     assert len(engine) == 1500
@@ -93,13 +98,17 @@ def test_engine_search_keeps_to_the_allowed_chunks(tmp_path: Path, monkeypatch: 
 
 @pytest.mark.unit
 def test_the_setting_picks_the_dense_search(tmp_path: Path) -> None:
-    store = ChromaStore(path=tmp_path / "chroma", collection="engine_test", embedding_model="hash-32")
+    store = ChromaStore(  # as DENSE_VECTORS=engine creates it
+        path=tmp_path / "chroma", collection="engine_test", embedding_model="hash-32", ef_search=200
+    )
 
     assert isinstance(make_dense_index(load_settings(), store), DenseIndex)
     engine = make_dense_index(load_settings(dense_vectors="engine", engine_ef_search=300), store)
     assert isinstance(engine, EngineSearch)
     assert engine.ef_search == 300
-    assert Index.from_settings(load_settings(engine_ef_search=300)).store.ef_search == 300  # at creation
+    engine_settings = load_settings(dense_vectors="engine", engine_ef_search=300)
+    assert Index.from_settings(engine_settings).store.ef_search == 300  # at creation
+    assert Index.from_settings(load_settings()).store.ef_search is None, "searched exactly: Chroma's graph"
     settings = load_settings(
         index_dir=tmp_path / "index", embedding_model="hash-32", dense_vectors="engine", cross_lingual=False
     )
