@@ -14,7 +14,7 @@ LLAMA_CMAKE   := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -D
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 
-.PHONY: serve test install install-test nginx corpus deploy-test lint clean
+.PHONY: serve test install install-test nginx corpus encoder deploy-test lint clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
@@ -45,6 +45,11 @@ nginx:
 serve: install
 	$(BIN)/iom-assistant ingest
 	$(BIN)/iom-assistant serve --host $(HOST) --port $(PORT)
+
+# The int8 ONNX encoder of EMBEDDING_MODEL (EMBEDDER_BACKEND=onnx-int8), exported from the local
+# weights into ENCODER_CACHE_DIR; ingest and serve also export it on first use. Never downloads.
+encoder: install
+	$(BIN)/python -m assistant.onnx_encoder
 
 # The evaluation documents of evaluation/corpus.lock.json, hash-checked, into ~/.cache/iom-assistant:
 # from IOM_ASSISTANT_EVAL_CORPUS=DIR, else ../shared/corpus when it exists, else downloaded.

@@ -46,6 +46,8 @@ _get_relevant_documents  # assistant/langchain.py
 run_manager
 _.invoke  # assistant/langchain.py: AnswerRunnable, LangChain's Runnable interface
 _.astream
+forward  # assistant/onnx_encoder.py: torch.nn.Module's interface, called by torch
+graph_optimization_level  # assistant/onnx_encoder.py: read by onnxruntime
 # used by tests and benchmarks only
 _.iter_chunks  # bench/ingest.py, tests/test_ingest.py
 evaluation_corpus  # tests/conftest.py, bench/naive_baseline.py

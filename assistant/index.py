@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.embedder import Embedder, make_embedder
+from assistant.embedder import Embedder, embedder_identity, make_embedder
 from assistant.manifest import Manifest
 from assistant.settings import Settings
 from assistant.store import ChromaStore
@@ -21,13 +21,18 @@ class Index:
     @classmethod
     def from_settings(cls, settings: Settings) -> Index:
         """Wire the configured embedder, Chroma (embedded or server) and manifest."""
-        embedder = make_embedder(settings.embedding_model, settings.embedding_batch_size)
+        embedder = make_embedder(
+            settings.embedding_model,
+            settings.embedding_batch_size,
+            settings.embedder_backend,
+            settings.encoder_cache_path,
+        )
         store = ChromaStore(
             path=None if settings.chroma_host else settings.index_dir / "chroma",
             host=settings.chroma_host,
             port=settings.chroma_port,
             collection=settings.collection,
-            embedding_model=settings.embedding_model,
+            embedding_model=embedder_identity(settings.embedding_model, settings.embedder_backend),
             ef_search=settings.engine_ef_search if settings.dense_vectors == "engine" else None,
         )
         return cls(embedder=embedder, store=store, manifest=Manifest(settings.index_dir / "manifest.sqlite3"))
@@ -35,4 +40,4 @@ class Index:
     @property
     def store_identity(self) -> str:
         """Which store the manifest describes; a manifest of another store is discarded."""
-        return f"{self.store.location}/{self.store.collection_name}/{self.embedder.name}"
+        return f"{self.store.location}/{self.store.collection_name}/{self.store.model}"

@@ -92,6 +92,13 @@ def chunk_from_record(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chun
     )
 
 
+def _settings_for(identity: str) -> str:
+    """The settings that name an embedder identity (`embedder_identity`): model and backend."""
+    model, _, backend = identity.partition(" (")
+    backend = backend.rstrip(")") or "torch"
+    return f"IOM_ASSISTANT_EMBEDDING_MODEL={model}, IOM_ASSISTANT_EMBEDDER_BACKEND={backend}"
+
+
 class ChromaStore:
     """Chunks in one Chroma collection, embedded on disk or on a Chroma server.
 
@@ -161,7 +168,7 @@ class ChromaStore:
                     f"the {self.location} was built with embedding model {built_with!r} but "
                     f"{self.model!r} is configured; vectors of two models cannot be mixed. "
                     "Run `iom-assistant ingest --rebuild` to re-embed everything with the new model, "
-                    f"or set IOM_ASSISTANT_EMBEDDING_MODEL={built_with}."
+                    f"or configure the model that built it ({_settings_for(built_with)})."
                 )
             self._collection = collection
         return self._collection
