@@ -56,7 +56,7 @@ encoder: install
 corpus: install
 	$(BIN)/python -m evaluation.corpus $(if $(IOM_ASSISTANT_EVAL_CORPUS),--from $(IOM_ASSISTANT_EVAL_CORPUS))
 
-test: install-test nginx corpus
+test: install-test nginx corpus encoder
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/vulture assistant ingest ui evaluation vulture_whitelist.py --min-confidence 60
