@@ -2,8 +2,8 @@
 
 `SentenceTransformerEmbedder` is the real one (loaded from a local path on first use,
 never from the network); `OnnxInt8Embedder` (assistant/onnx_encoder.py) runs the same model
-as a dynamically quantized ONNX file exported from those local weights (the default backend;
-about half the embedding time, retrieval within 0.01 on the development set).
+as a dynamically quantized ONNX file exported from those local weights (`EMBEDDER_BACKEND=onnx-int8`:
+about half the embedding time, somewhat weaker answers on the development set; torch is the default).
 Vectors of two backends differ slightly, so an index records which one built it
 (`embedder_identity`). `HashEmbedder` is a small deterministic embedder for tests
 that need an index but not semantic quality.
@@ -28,6 +28,7 @@ from assistant.settings import (
     DEFAULT_CACHED_VECTORS,
     DEFAULT_EMBEDDING_BATCH_SIZE,
     DEFAULT_EMBEDDING_MODEL,
+    DEFAULT_ENCODER_CACHE,
     EmbedderBackend,
 )
 
@@ -227,7 +228,7 @@ def make_embedder(
     name: str,
     batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE,
     backend: EmbedderBackend = "torch",
-    cache_dir: Path | None = None,
+    cache_dir: Path = DEFAULT_ENCODER_CACHE,
 ) -> Embedder:
     """The embedder for a configured model name and backend (`hash-N` selects the test embedder).
 
@@ -241,5 +242,4 @@ def make_embedder(
         case "onnx-int8":
             from assistant.onnx_encoder import OnnxInt8Embedder
 
-            folder = cache_dir or Path.home() / ".cache" / "iom-assistant" / "encoders"
-            return OnnxInt8Embedder(name, Path(resolve_model_path(name)), folder, batch_size)
+            return OnnxInt8Embedder(name, Path(resolve_model_path(name)), cache_dir, batch_size)

@@ -40,6 +40,7 @@ EmbedderBackend = Literal["onnx-int8", "torch"]
 # torch: with onnx-int8 the development set's frozen test part lost 3 right answers (71 -> 68),
 # hit@1 -0.011 and evidence recall@5 -0.016, more than the 0.01 allowed (README, Benchmarks)
 DEFAULT_EMBEDDER_BACKEND: EmbedderBackend = "torch"
+DEFAULT_ENCODER_CACHE = Path.home() / ".cache" / "iom-assistant" / "encoders"  # int8 ONNX exports
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
@@ -250,7 +251,7 @@ class Settings(BaseSettings):
     @property
     def encoder_cache_path(self) -> Path:
         """Where exported ONNX encoders are kept: ENCODER_CACHE_DIR, else the user's cache."""
-        return self.encoder_cache_dir or Path.home() / ".cache" / "iom-assistant" / "encoders"
+        return self.encoder_cache_dir or DEFAULT_ENCODER_CACHE
 
     @property
     def conversations_path(self) -> Path:

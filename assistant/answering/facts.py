@@ -121,8 +121,9 @@ def holds(
     word the documents write capitalised and seldom. Without it any capitalised word will do.
     """
     if kind == "person" and rare_name is not None:
-        not_persons = set(words(question)) | _country_words()
-        return any(rare_name(w) for w in _PERSON_WORD.findall(sentence) if fold(w) not in not_persons)
+        asked, countries = set(words(question)), _country_words()
+        capitalised = (fold(w) for w in _PERSON_WORD.findall(sentence))
+        return any(rare_name(w) for w in capitalised if w not in asked and w not in countries)
     if kind in ("name", "person"):
         return bool(_PROPER.search(sentence))
     if kind == "amount":
@@ -148,5 +149,5 @@ def _country_words() -> frozenset[str]:
 
 
 def must_state(kind: str | None) -> bool:
-    """Whether an answer must state the kind of fact asked (dates, numbers and amounts)."""
+    """Whether an answer must state the kind of fact asked (dates, days, numbers, amounts, persons)."""
     return kind in STATED
