@@ -148,11 +148,8 @@ class DenseIndex:
                 rows = np.array(sorted(self._slot[i] for i in allowed if i in self._slot), dtype=np.int64)
             if rows.size == 0:
                 return []
-            if rows.size > k:
-                head = np.argpartition(-scores[rows], k - 1)[:k]
-                rows = rows[head]
-            rows = rows[np.lexsort((rows, -scores[rows]))]
-            return [(str(self._ids[row]), float(scores[row])) for row in rows]
+            rows, top = best_rows(scores, rows, k)
+            return [(str(self._ids[row]), float(score)) for row, score in zip(rows, top, strict=True)]
 
     def similarity(self, vector: np.ndarray, chunk_ids: Iterable[str]) -> dict[str, float]:
         """Cosine similarity of the vector to each held chunk among `chunk_ids`."""
@@ -162,3 +159,14 @@ class DenseIndex:
                 return {}
             scores = self._rows[list(rows.values())] @ np.asarray(vector, dtype=np.float32)
             return {chunk_id: float(s) for chunk_id, s in zip(rows, scores, strict=True)}
+
+
+def best_rows(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k of `rows` with the highest `scores` (indexed by row), best first, and their scores;
+    ties go to the lower row, so the same vectors give the same list."""
+    top = scores if rows.size == scores.size else scores[rows]  # every row: no copy
+    if rows.size > k:
+        head = np.argpartition(-top, k - 1)[:k]
+        rows, top = rows[head], top[head]
+    order = np.lexsort((rows, -top))
+    return rows[order], top[order]

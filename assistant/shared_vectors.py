@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant.dense import DenseIndex
+from assistant.dense import DenseIndex, best_rows
 
 if TYPE_CHECKING:
     from assistant.store import ChromaStore
@@ -396,15 +396,8 @@ class SharedDenseIndex:
         if rows.size == 0:
             return []
         scores = self._rows @ query  # the whole product, as DenseIndex: the same figures
-        top = scores if rows.size == scores.size else scores[rows]
-        if rows.size > k:
-            head = np.argpartition(-top, k - 1)[:k]
-            rows, top = rows[head], top[head]
-        order = np.lexsort((rows, -top))
-        return [
-            (self._ids[row].decode(), float(score))
-            for row, score in zip(rows[order], top[order], strict=True)
-        ]
+        rows, top = best_rows(scores, rows, k)
+        return [(self._ids[row].decode(), float(score)) for row, score in zip(rows, top, strict=True)]
 
     def _hold(self, chunk_ids: Iterable[str]) -> list[str]:
         missing: list[str] = []
