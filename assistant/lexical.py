@@ -2,6 +2,8 @@
 
 Chunks are added and removed one by one (no rebuild on each question); postings
 are numpy arrays rebuilt lazily per term, so scoring stays vectorised at 100k chunks.
+Over 300 lines: the index and `VisibleTerms`, its statistics as a restricted reader sees them, read
+the same private counts and change together.
 """
 
 from __future__ import annotations
