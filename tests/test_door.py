@@ -200,3 +200,36 @@ def test_forwarded_addresses_are_believed_only_from_trusted_proxies() -> None:
     assert address("10.0.0.5", "203.0.113.4, 10.0.0.5") == "203.0.113.4"  # past another trusted proxy
     assert address("192.0.2.1", "203.0.113.4") == "192.0.2.1"  # anyone can write the header
     assert address("10.0.0.5", "not-an-address") == "10.0.0.5"
+
+
+def test_a_question_slot_is_free_before_the_answers_last_byte_leaves() -> None:
+    """A client that asks again as soon as it has read a whole answer (a stream's last chunk,
+    then the next question, as LangChain's ChatOpenAI does) is not refused as still asking."""
+    from starlette.types import Message, Receive, Scope, Send
+
+    from ui._middleware import AdmissionLimitMiddleware
+    from ui.door import Door
+
+    async def streamed_answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for chunk, more in ((b"data: one\n\n", True), (b"data: [DONE]\n\n", False)):
+            await send({"type": "http.response.body", "body": chunk, "more_body": more})
+        await asyncio.sleep(0)  # the server's own clean-up after the last byte
+
+    admission = AdmissionLimitMiddleware(
+        streamed_answer, limit=4, paths=("/v1/chat/completions",), door=Door(), per_client=1
+    )
+    held_when_sent: list[tuple[bool, int]] = []
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            held_when_sent.append((message["more_body"], admission.in_flight))
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "path": "/v1/chat/completions", "client": ("127.0.0.1", 4000), "headers": []}
+    asyncio.run(admission(scope, receive, send))
+
+    assert held_when_sent == [(True, 1), (False, 0)], held_when_sent
+    assert admission.by_client == {} and admission.in_flight == 0

@@ -126,7 +126,8 @@ class AdmissionLimitMiddleware:
     On 2 cores an answer takes a fraction of a second; without a bound, a burst queues requests
     for minutes. A question is counted only once its whole body has arrived (`BodyLimitMiddleware`
     runs first) and it passes the door: clients that trickle a body or have no key hold no slot.
-    Counted to the end of the response (streams included), on the event loop: no lock.
+    Counted until the response's last message is sent (streams included), on the event loop: no
+    lock.
     """
 
     def __init__(
@@ -168,13 +169,28 @@ class AdmissionLimitMiddleware:
             return
         self.in_flight += 1
         self.by_client[client] = self.by_client.get(client, 0) + 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.in_flight -= 1
+                self.by_client[client] -= 1
+                if not self.by_client[client]:
+                    del self.by_client[client]
+
+        async def send_then_release_at_end(message: Message) -> None:
+            # Freed before the last byte leaves: a client that asks again as soon as it has read
+            # a whole answer (a stream's [DONE], then the next question) is not refused.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_release_at_end)
         finally:
-            self.in_flight -= 1
-            self.by_client[client] -= 1
-            if not self.by_client[client]:
-                del self.by_client[client]
+            release()
 
 
 class DoorGuard:
