@@ -40,14 +40,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(FULL_INDEX_TIMEOUT_S))
 
 
-# The suite's own time by phase, printed at its end: each test file's tests, and the session
-# fixtures that build something (their time is also inside the first test file that asks).
+# The suite's own time by phase, printed at its end: the session fixtures that build something,
+# and each test file's tests (without the builds its first test's set-up waited for).
 _PHASE_SECONDS: dict[str, float] = {}
+_BUILT_DURING_SETUP: list[float] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     phase = report.nodeid.split("::")[0]
-    _PHASE_SECONDS[phase] = _PHASE_SECONDS.get(phase, 0.0) + report.duration
+    seconds = report.duration
+    if report.when == "setup":
+        seconds -= sum(_BUILT_DURING_SETUP)
+        _BUILT_DURING_SETUP.clear()
+    _PHASE_SECONDS[phase] = _PHASE_SECONDS.get(phase, 0.0) + seconds
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -62,7 +67,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def _phase(name: str) -> Iterator[None]:
     start = time.monotonic()
     yield
-    _PHASE_SECONDS[f"build: {name}"] = time.monotonic() - start
+    seconds = time.monotonic() - start
+    _PHASE_SECONDS[f"build: {name}"] = seconds
+    _BUILT_DURING_SETUP.append(seconds)
 
 
 def free_port() -> int:
