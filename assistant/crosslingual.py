@@ -8,7 +8,9 @@ to it in meaning, so "financió" also searches "funded" and "frontera" "border".
 English documents already use are left alone, so English questions search exactly as before;
 a French question keeps its own words too, which find the French documents. A gloss must stand
 out from the neighbours of both words (CSLS), and a word that no gloss covers may be matched by
-its spelling instead: an inflected name ("Gramshit") or a cognate ("binacional").
+its spelling instead: an inflected name ("Gramshit") or a cognate ("binacional"). A capitalised
+question word the documents also use ("Afrique", in a French title) gets its gloss for agreement
+only: a passage on the "Horn of Africa" agrees with it (`Gloss.listed`).
 
 The word vectors are cached in the index folder (`crosslingual-words.npz`): a new server start
 embeds only words it has not seen.
@@ -94,8 +96,9 @@ class Gloss:
     translated: tuple[tuple[str, str, float], ...] = ()  # (question word, document word, similarity)
     unknown: tuple[str, ...] = ()  # question words that neither the documents nor a gloss know
     english: str = ""  # the question in English, when a language model rendered it (also in `question`)
-    # Glossary English for question words the documents also use, as in Spanish titles of the
-    # CSV export ("Derechos"): not searched, but a passage holding "rights" agrees with the word.
+    # English for question words the documents also use, as in Spanish titles of the CSV export:
+    # the glossary's ("Derechos": "rights") and, for capitalised words, the encoder's ("Afrique":
+    # "africa"). Not searched, but a passage holding the English agrees with the word.
     listed: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -123,6 +126,13 @@ def vocabulary_words(text: str) -> list[str]:
     parts = (p for w in words(text) for p in re.split(r"[-/.,'’]", w))
     kept = (p for p in parts if p.isalpha() and len(p) >= MIN_WORD_LETTERS and p not in STOPWORDS)
     return list(dict.fromkeys(kept))
+
+
+def _capitalised(question: str) -> list[str]:
+    """The question's capitalised words after its first, folded: the names it may give."""
+    tokens = re.findall(r"[^\W\d_]+", question)[1:]
+    found = (fold(t) for t in tokens if t[:1].isupper() and len(t) >= MIN_WORD_LETTERS and not is_acronym(t))
+    return list(dict.fromkeys(w for w in found if w not in STOPWORDS))
 
 
 class CrossLingualBridge:
@@ -181,7 +191,10 @@ class CrossLingualBridge:
             self._embed_pending()
             if not self._words:
                 return Gloss(question, unknown=tuple(asked))
-            similarity = self._encode(asked) @ self._vectors.T
+            named = [w for w in _capitalised(question) if w not in asked]
+            similarity = self._encode(asked + named) @ self._vectors.T
+            named_similarity = similarity[len(asked) :]
+            similarity = similarity[: len(asked)]
             crowding = self._crowding
             same_acronyms = self._same_acronyms(acronyms)
 
@@ -196,13 +209,8 @@ class CrossLingualBridge:
                 for target in listed[word]:
                     gloss_with(word, target, 1.0)
                 continue
-            nearest = np.argsort(-row)
-            standing = 2 * row - row[nearest[:NEIGHBOURHOOD]].mean() - crowding  # CSLS
-            for j in nearest[:GLOSSES_PER_WORD]:
-                if row[j] < MIN_SIMILARITY:
-                    break
-                if standing[j] > 0:
-                    gloss_with(word, self._words[j], round(float(row[j]), 3))
+            for target, score in self._closest(row, crowding):
+                gloss_with(word, target, score)
         for acronym, other, meaning in same_acronyms:  # "OIM" is searched as "IOM" too
             gloss_with(fold(acronym), fold(other), meaning)
         glossed = {source for source, _, _ in translated}
@@ -219,7 +227,25 @@ class CrossLingualBridge:
             # also use get their glossary English for agreement
             for word in (w for w in vocabulary_words(question) if w not in asked):
                 equivalents += [(word, target) for target in self.lexicon.english(word)]
-        return Gloss(question, tuple(added), tuple(translated), unknown, listed=tuple(equivalents))
+        # A name the documents use in another language ("Afrique", "Centro", "Corne") agrees
+        # with its translation in a passage ("Africa", "Centre", "Horn"): never searched.
+        for word, row in zip(named, named_similarity, strict=True):
+            english = self.lexicon.english(word) if self.lexicon is not None else ()
+            english = english or tuple(target for target, _ in self._closest(row, crowding))
+            equivalents += [(word, target) for target in english if target != word]
+        listed_too = tuple(dict.fromkeys(equivalents))
+        return Gloss(question, tuple(added), tuple(translated), unknown, listed=listed_too)
+
+    def _closest(self, row: np.ndarray, crowding: np.ndarray) -> list[tuple[str, float]]:
+        """The document words glossing a question word, given its similarity to each: at most
+        GLOSSES_PER_WORD, each close enough and standing out from both neighbourhoods (CSLS)."""
+        nearest = np.argsort(-row)
+        standing = 2 * row - row[nearest[:NEIGHBOURHOOD]].mean() - crowding
+        return [
+            (self._words[j], round(float(row[j]), 3))
+            for j in nearest[:GLOSSES_PER_WORD]
+            if row[j] >= MIN_SIMILARITY and standing[j] > 0
+        ]
 
     # -- internals (called with the lock held) -------------------------------------------
 

@@ -65,3 +65,18 @@ def test_inflected_names_are_matched_by_spelling(tmp_path: Path) -> None:
     assert "gramsh" in gloss.added
     assert ("gramshit", "gramsh") in {(source, target) for source, target, _ in gloss.translated}
     assert bridge.gloss("Sa vdiqën pranë Tiranës?").translations("tiranes") == [], "too little in common"
+
+
+def test_a_name_the_documents_use_in_another_language_agrees_with_its_translation(tmp_path: Path) -> None:
+    """'Afrique' stands in the documents (a French title in an English export), so it is not
+    glossed for search; a passage about the 'Horn of Africa' still agrees with it."""
+    from assistant.answering.decision import missing_entities
+
+    passage = "The Joint Initiative helped migrants return in the Horn of Africa."
+    bridge = CrossLingualBridge(EMBEDDER, tmp_path)
+    bridge.add([chunk(passage), chunk(passage, ordinal=1), chunk("Title: Projet pour la Corne de l'Afrique")])
+    gloss = bridge.gloss("Combien de migrants sont rentrés chez eux dans la Corne de l'Afrique ?")
+    assert "africa" in gloss.translations("afrique")
+    assert "africa" not in gloss.added, "for agreement, not searched"
+    assert missing_entities(["Afrique"], passage, gloss) == []
+    assert missing_entities(["Afrique"], passage, None) == ["Afrique"]
