@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.errors import ConfigurationError
+from assistant.length_groups import length_groups
 from assistant.settings import (
     DEFAULT_CACHED_VECTORS,
     DEFAULT_EMBEDDING_BATCH_SIZE,
@@ -127,7 +128,7 @@ class SentenceTransformerEmbedder:
         self._model: SentenceTransformer | None = None
         self._counter: Any = None  # a tokenizer of its own: HF tokenizers are not thread-safe
         self._lock = threading.Lock()  # model loading
-        self._encode_lock = threading.Lock()  # one encode() at a time; torch uses every core anyway
+        self._encode_lock = threading.Lock()  # one encode() at a time: its tokenizer is not thread-safe
         self._count_lock = threading.Lock()
 
     def _load(self) -> SentenceTransformer:
@@ -151,13 +152,25 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, 0), dtype=np.float32)
         model = self._load()
         with self._encode_lock:
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            if len(texts) == 1 or len(texts) > self.batch_size:  # many: batched by length already
+                return self._encode(model, list(texts))
+            # A few texts (an answer's sentences): in groups of like length, see length_groups.
+            pieces = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)
+            groups = length_groups([len(ids) for ids in pieces["input_ids"]])
+            encoded = [self._encode(model, [texts[i] for i in group]) for group in groups]
+        vectors = np.empty((len(texts), encoded[0].shape[1]), np.float32)
+        for group, rows in zip(groups, encoded, strict=True):
+            vectors[group] = rows
+        return vectors
+
+    def _encode(self, model: SentenceTransformer, texts: list[str]) -> np.ndarray:
+        vectors = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
