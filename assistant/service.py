@@ -25,6 +25,7 @@ from assistant.answering.answerers import Answerer, Draft, make_answerer
 from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
 from assistant.answering.reader import Selection, SentenceReader
+from assistant.blas_threads import limit_blas_threads
 from assistant.crosslingual import CrossLingualBridge, Gloss
 from assistant.dense import make_dense_index
 from assistant.embedder import CachedEmbedder
@@ -63,9 +64,12 @@ class AssistantService:
         self, settings: Settings, index: Index | None = None, retrieval: RetrievalConfig | None = None
     ) -> None:
         self.settings = settings
+        limit_blas_threads(settings.compute_threads)
         self.index = index or Index.from_settings(settings)
         bridge = (
-            CrossLingualBridge(self.index.embedder, settings.index_dir, load_lexicon())
+            CrossLingualBridge(
+                self.index.embedder, settings.index_dir, load_lexicon(), settings.compute_threads
+            )
             if settings.cross_lingual
             else None
         )

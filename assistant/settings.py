@@ -33,6 +33,11 @@ DEFAULT_EMBEDDING_BATCH_SIZE = 64
 # bench/engine_search.py, README "A corpus larger than memory"
 ENGINE_EF_SEARCH = 1600
 DEFAULT_CACHED_VECTORS = 20_000  # 20,000 x 384 float32: about 30 MB
+# One: an answer's numerical work (a question and a dozen sentences embedded, one matrix-vector
+# search) is too small to share out. On 2 cores torch's second thread spent 1.7x the CPU for 10%
+# less time, and numpy's BLAS worker spun about 100 ms of CPU per answer (bench/answer_cpu.py,
+# README "Benchmarks").
+DEFAULT_COMPUTE_THREADS = 1
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
 DenseVectors = Literal["memory", "shared", "engine"]
@@ -75,6 +80,15 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(
         DEFAULT_EMBEDDING_BATCH_SIZE, ge=1, le=4096, description="Texts per encode() batch."
+    )
+    compute_threads: int = Field(
+        DEFAULT_COMPUTE_THREADS,
+        ge=0,
+        le=1024,
+        description="Threads an answer's computations use: torch's to encode a few texts (the question, "
+        "the sentences read; ingest's large batches keep torch's own choice) and, in a process that "
+        "answers, numpy's BLAS (vector search, the cross-lingual encoder). 0 keeps the libraries' "
+        "own choice, one per core. One spends the least CPU per answer.",
     )
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means the embedded PersistentClient."

@@ -92,20 +92,30 @@ def main() -> None:
     reference = next(iter(figures))
     for part in ("tune", "test", "all"):
         print(f"\n{part} part: {figures[reference][part]['n']:.0f} answerable questions")
-        print(f"{'metric':<20}" + "".join(f"{b:>14}" for b in figures) + "".join(
-            f"{'d ' + b:>16}" for b in list(figures)[1:]))
+        print(
+            f"{'metric':<20}"
+            + "".join(f"{b:>14}" for b in figures)
+            + "".join(f"{'d ' + b:>16}" for b in list(figures)[1:])
+        )
         for row in ROWS:
             values = [figures[b][part].get(row) for b in figures]
             base = values[0]
             deltas = [v - base if v is not None and base is not None else None for v in values[1:]]
-            print(f"{row:<20}" + "".join(f"{v:>14.4f}" if v is not None else f"{'-':>14}" for v in values)
-                  + "".join(f"{d:>+16.4f}" if d is not None else f"{'-':>16}" for d in deltas))
-    worst = min(
-        (figures[b][p][r] or 0.0) - (figures[reference][p][r] or 0.0)
-        for b in list(figures)[1:]
-        for p in ("tune", "test")
-        for r in ("hit@1", "evidence_recall@5")
-    ) if len(figures) > 1 else 0.0
+            print(
+                f"{row:<20}"
+                + "".join(f"{v:>14.4f}" if v is not None else f"{'-':>14}" for v in values)
+                + "".join(f"{d:>+16.4f}" if d is not None else f"{'-':>16}" for d in deltas)
+            )
+    worst = (
+        min(
+            (figures[b][p][r] or 0.0) - (figures[reference][p][r] or 0.0)
+            for b in list(figures)[1:]
+            for p in ("tune", "test")
+            for r in ("hit@1", "evidence_recall@5")
+        )
+        if len(figures) > 1
+        else 0.0
+    )
     verdict = "within" if worst >= -TOLERANCE else "NOT within"
     print(f"\nlargest drop on hit@1 / evidence_recall@5 per part: {worst:+.4f} ({verdict} {TOLERANCE})")
 

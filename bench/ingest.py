@@ -137,8 +137,10 @@ def main() -> None:
     print(f"tutorial pipeline {tutorial_chunks} chunks in {tutorial_s:.2f} s", flush=True)
     results = {b: ours(b, args.corpus, keep / b, args.raw_encode, args.rounds) for b in args.backends}
 
-    print(f"\nsummary (budget: ingest <= {BUDGET_RATIO:.2f} of the tutorial pipeline, answer p95 <= "
-          f"{BUDGET_P95_MS:.0f} ms)")
+    print(
+        f"\nsummary (budget: ingest <= {BUDGET_RATIO:.2f} of the tutorial pipeline, answer p95 <= "
+        f"{BUDGET_P95_MS:.0f} ms)"
+    )
     print(f"  tutorial pipeline   {tutorial_s:8.2f} s  1.00")
     for backend, (seconds, p95) in results.items():
         shown = "-" if p95 is None else f"{p95:.1f} ms"
