@@ -11,6 +11,7 @@ that need an index but not semantic quality.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -203,7 +204,14 @@ class SentenceTransformerEmbedder:
 # the CPU for 10% less time. Ingest's batches of 64 chunks are large: two threads halve the time
 # for about the same CPU (2 cores; bench/answer_cpu.py, README "Benchmarks").
 FEW_TEXTS = 16
-_torch_own_threads: list[int] = []  # torch's own choice of threads, read before the first change
+
+
+@functools.cache
+def _torch_own_threads() -> int:
+    """torch's own choice of threads (read once, before the first change)."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _use_torch_threads(threads: int) -> None:
@@ -211,9 +219,8 @@ def _use_torch_threads(threads: int) -> None:
     choice). A process that only answers (or only ingests) sets them once."""
     import torch
 
-    if not _torch_own_threads:
-        _torch_own_threads.append(torch.get_num_threads())
-    wanted = threads or _torch_own_threads[0]
+    own = _torch_own_threads()  # read before the first change, or it would read that change
+    wanted = threads or own
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 

@@ -180,7 +180,7 @@ class AdmissionLimitMiddleware:
                 if not self.by_client[client]:
                     del self.by_client[client]
 
-        async def send_then_release_at_end(message: Message) -> None:
+        async def release_then_send_at_end(message: Message) -> None:
             # Freed before the last byte leaves: a client that asks again as soon as it has read
             # a whole answer (a stream's [DONE], then the next question) is not refused.
             if message["type"] == "http.response.body" and not message.get("more_body", False):
@@ -188,7 +188,7 @@ class AdmissionLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_then_release_at_end)
+            await self.app(scope, receive, release_then_send_at_end)
         finally:
             release()
 
