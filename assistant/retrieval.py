@@ -1,7 +1,11 @@
 """Hybrid retrieval: dense search plus BM25, fused, diversified, optionally reranked.
 
 Dense search finds paraphrases; BM25 finds names, acronyms and numbers ("WBCAP",
-"IN/285", "2022"). Reciprocal rank fusion merges the two lists; a per-source cap keeps
+"IN/285", "2022"). Reciprocal rank fusion merges the two lists, the BM25 list with the weight
+fitted on the tuning part of the development set (`fusion.json`, `python -m
+evaluation.fit_fusion`): the English-only embedder reads the other languages' questions and the
+documents' record lines poorly, and BM25 alone put a line stating the answer first more often
+than the two fused with equal weights. A per-source cap keeps
 one long report from crowding out the two-page brief that answers the question. Both
 indexes live in memory and follow the Chroma store incrementally (see `sync`), unless dense
 search is left to Chroma's own index (`DENSE_VECTORS=engine`, assistant/engine_search.py).
@@ -9,11 +13,15 @@ search is left to Chroma's own index (`DENSE_VECTORS=engine`, assistant/engine_s
 
 from __future__ import annotations
 
+import functools
 import gc
+import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +40,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FUSION = "fusion.json"  # the fitted weight of the BM25 list, beside this module
+
+
+@functools.cache
+def fitted_lexical_weight() -> float:
+    """The BM25 list's weight in the fusion, as `python -m evaluation.fit_fusion` fitted it."""
+    raw = json.loads(resources.files("assistant").joinpath(FUSION).read_text("utf-8"))
+    return float(raw["lexical_weight"])
+
 
 @dataclass(frozen=True)
 class RetrievalConfig:
@@ -40,7 +57,7 @@ class RetrievalConfig:
     k: int = 10  # passages returned
     candidates: int = 40  # taken from each of dense and lexical search
     rrf_k: int = 60  # reciprocal rank fusion constant
-    lexical_weight: float = 1.0  # weight of the BM25 list in the fusion
+    lexical_weight: float = field(default_factory=fitted_lexical_weight)  # of the BM25 list (fusion.json)
     per_source_cap: int = 3  # at most this many passages of one source before others get a turn
     sync_interval_s: float = 2.0  # how often to look for a changed index
 
@@ -143,27 +160,21 @@ class Retriever:
         dense = self.dense.search(vector, cfg.candidates, allowed)
         lexical = self.lexical.search(query, cfg.candidates, allowed)
 
-        fused: dict[str, float] = {}
-        cosine: dict[str, float] = {}
         chunks: dict[str, Chunk] = {}
-        for rank, (cid, similarity) in enumerate(dense):
+        cosine: dict[str, float] = {}
+        for cid, similarity in dense:
             chunk = self.lexical.chunk(cid)
-            if chunk is None:  # removed between the two searches
-                continue
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
-            cosine[cid] = similarity
-            chunks[cid] = chunk
-        for rank, (chunk, _) in enumerate(lexical):
-            cid = chunk.chunk_id
-            fused[cid] = fused.get(cid, 0.0) + cfg.lexical_weight / (cfg.rrf_k + rank + 1)
-            chunks.setdefault(cid, chunk)
+            if chunk is not None:  # else removed between the two searches
+                chunks[cid] = chunk
+                cosine[cid] = similarity
+        for chunk, _ in lexical:
+            chunks.setdefault(chunk.chunk_id, chunk)
+        order = fuse([cid for cid, _ in dense if cid in chunks], [c.chunk_id for c, _ in lexical], cfg)
+        cosine.update(self.dense.similarity(vector, [cid for cid in order if cid not in cosine]))
 
-        cosine.update(self.dense.similarity(vector, [cid for cid in fused if cid not in cosine]))
-
-        order = sorted(fused, key=lambda cid: -fused[cid])
         if self._reranker_path:
             order = self._rerank(query, order, chunks)
-        picked = _diversify(order, chunks, k, cfg.per_source_cap)
+        picked = diversify(order, chunks, k, cfg.per_source_cap)
         passages = [
             Passage(
                 chunk=chunks[cid],
@@ -194,7 +205,16 @@ class Retriever:
         return ranked + order[30:]
 
 
-def _diversify(order: list[str], chunks: dict[str, Chunk], k: int, cap: int) -> list[str]:
+def fuse(dense: Sequence[str], lexical: Sequence[str], config: RetrievalConfig) -> list[str]:
+    """Reciprocal rank fusion of the dense and the BM25 lists of chunk ids, best first."""
+    fused: dict[str, float] = {}
+    for weight, ranked in ((1.0, dense), (config.lexical_weight, lexical)):
+        for rank, cid in enumerate(ranked):
+            fused[cid] = fused.get(cid, 0.0) + weight / (config.rrf_k + rank + 1)
+    return sorted(fused, key=lambda cid: -fused[cid])
+
+
+def diversify(order: Sequence[str], chunks: Mapping[str, Chunk], k: int, cap: int) -> list[str]:
     """Take passages in order, skipping exact duplicate texts and sources over their cap.
 
     Passages skipped only for the cap fill the list if fewer than k remain.

@@ -1,6 +1,10 @@
-"""The two in-memory indexes behind hybrid retrieval: exact dense search and BM25."""
+"""The two in-memory indexes behind hybrid retrieval, exact dense search and BM25, and their fusion."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +12,11 @@ import pytest
 from assistant.dense import DenseIndex
 from assistant.documents import Chunk
 from assistant.lexical import LexicalIndex
+from assistant.retrieval import FUSION, RetrievalConfig, fuse
+from evaluation.dataset import EvalCase
+from evaluation.fit_fusion import Searched, best_weight, cross_validated, figures
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def unit_vectors(count: int, dimensions: int = 16, seed: int = 0) -> dict[str, np.ndarray]:
@@ -77,3 +86,29 @@ def test_bm25_finds_codes_and_forgets_removed_chunks() -> None:
     index.remove(["b"])
     assert index.search("who funded WBCAP", 3) == []
     assert [c.chunk_id for c, _ in index.search("evaluation policy", 3, allowed={"c"})] == ["c"]
+
+
+@pytest.mark.unit
+def test_rank_fusion_weighs_the_bm25_list_by_its_fitted_weight() -> None:
+    dense, lexical = ["d1", "both"], ["l1", "both"]
+    assert fuse(dense, lexical, RetrievalConfig(lexical_weight=1.0)) == ["both", "d1", "l1"]
+    assert fuse(dense, lexical, RetrievalConfig(lexical_weight=5.0)) == ["both", "l1", "d1"]
+    shipped = json.loads((REPO / "assistant" / FUSION).read_text(encoding="utf-8"))
+    assert RetrievalConfig().lexical_weight == shipped["lexical_weight"]
+
+
+@pytest.mark.unit
+def test_the_fusion_weight_is_the_one_that_ranks_the_evidence_first() -> None:
+    """Where the BM25 list holds the line that answers and the dense list a lookalike of another
+    document, the fit chooses a weight that puts the BM25 line first, and says so cross-validated."""
+    rows = []
+    for n in range(10):
+        answer = Chunk(f"a{n}", "gold.txt", f"The budget was {n}00 USD.", "", "text", 0)
+        other = Chunk(f"o{n}", "other.txt", "A budget line of another project.", "", "text", 0)
+        case = EvalCase(f"q{n}", "What was the budget?", True, None, ((f"{n}00 USD",),), ("gold.txt",))
+        rows.append(Searched(case, [f"o{n}"], [f"a{n}"], {f"a{n}": answer, f"o{n}": other}))
+    config = RetrievalConfig()
+    assert best_weight(rows, config) == 1.5  # the smallest weight that ranks the answer first
+    assert figures(rows, replace(config, lexical_weight=1.0)) == {"hit@1": 0.0, "evidence_recall@5": 1.0}
+    held_out = cross_validated(rows, config)
+    assert held_out["fitted_weight"] == {"hit@1": 1.0, "evidence_recall@5": 1.0}
