@@ -96,6 +96,9 @@ class Gloss:
     added: tuple[str, ...] = ()
     translated: tuple[tuple[str, str, float], ...] = ()  # (question word, document word, similarity)
     unknown: tuple[str, ...] = ()  # question words that neither the documents nor a gloss know
+    # In a question in no language of the glossaries: its words that are neither the documents'
+    # own nor glossed by meaning (unknown, or matched only by spelling, "jana" -> "ljubljana").
+    unread: tuple[str, ...] = ()
     english: str = ""  # the question in English, when a language model rendered it (also in `question`)
     # English for question words the documents also use, as in Spanish titles of the CSV export:
     # the glossary's ("Derechos": "rights") and, for capitalised words, the encoder's ("Afrique":
@@ -111,6 +114,13 @@ class Gloss:
     def search_text(self) -> str:
         """What retrieval and the reader search with: the question, then the glosses."""
         return f"{self.question} {' '.join(self.added)}" if self.added else self.question
+
+    @property
+    def mostly_unread(self) -> bool:
+        """Whether half of the question's words or more are unread: a question in a language the
+        bridge does not read (Swahili "walirudi", "nyumbani" find nothing)."""
+        words = vocabulary_words(self.question)
+        return bool(words) and 2 * len(self.unread) >= len(words)
 
     def translations(self, word: str) -> list[str]:
         """Document words glossing one (folded) question word, and its glossary English."""
@@ -240,7 +250,10 @@ class CrossLingualBridge:
             english = english or tuple(target for target, _ in self._closest(row, crowding))
             equivalents += [(word, target) for target in english if target != word]
         listed_too = tuple(dict.fromkeys(equivalents))
-        return Gloss(question, tuple(added), tuple(translated), unknown, listed=listed_too)
+        # A word a glossary lists says the question is in a language read here, however many of
+        # its words the glossary lacks (an Albanian question's rarer words).
+        unread = () if any(listed.values()) else tuple(w for w in asked if w in unknown or spelled.get(w))
+        return Gloss(question, tuple(added), tuple(translated), unknown, unread=unread, listed=listed_too)
 
     def _closest(self, row: np.ndarray, crowding: np.ndarray) -> list[tuple[str, float]]:
         """The document words glossing a question word, given its similarity to each: at most

@@ -14,6 +14,10 @@ from assistant.question import QUESTION_TEXTS
 
 SERVICE_TEXTS: dict[str, str] = {
     "refusal": REFUSAL_TEXT,
+    "reason.unread": (
+        "Half of the question's words or more ({entities}) are not in the documents and could not be "
+        "translated: please ask in English, French, Spanish or Albanian."
+    ),
     "reason.unknown": "The documents do not mention {entities}.",
     "reason.disagreeing": "The passages closest to the question do not mention {entities}.",
     **{

@@ -80,3 +80,21 @@ def test_a_name_the_documents_use_in_another_language_agrees_with_its_translatio
     assert "africa" not in gloss.added, "for agreement, not searched"
     assert missing_entities(["Afrique"], passage, gloss) == []
     assert missing_entities(["Afrique"], passage, None) == ["Afrique"]
+
+
+def test_a_question_in_a_language_nothing_here_reads_is_refused_saying_so(full_index: Settings) -> None:
+    """Swahili has no glossary here and the encoder does not read it: its words find only
+    spelling neighbours ("wangapi" -> "wang", "jana" -> "ljubljana"), which once answered with a
+    Thai incident record. Half its words unread: refused, asking for a language that is read."""
+    service = AssistantService(full_index)
+    swahili = "Ni watu wangapi walirudi nyumbani mwaka jana?"  # how many people returned home last year?
+    assert service.retriever.gloss(swahili).mostly_unread
+    answer = service.ask(swahili)
+    assert answer.refused
+    assert "could not be translated" in answer.answer and "“walirudi”" in answer.answer
+    for read in (
+        "¿Cuántos migrantes murieron en el Mediterráneo?",
+        "Wie viele Menschen sind im Mittelmeer gestorben?",  # German: the encoder reads it
+        "wen did iom hold the border police meetng in budva",  # English with typos
+    ):
+        assert not service.retriever.gloss(read).mostly_unread, read

@@ -1,6 +1,10 @@
 """Whether the documents answer a question: the one home of the refusal rule.
 
-A sentence is offered as the answer only when
+A question is read only when more than half of its words are the documents' own or glossed by
+meaning, or a glossary lists one of them (`Gloss.mostly_unread`): a question in a language
+nothing here translates is refused, not answered with whatever its words' spelling neighbours
+find. Then a sentence is offered as the
+answer only when
 1. it states the kind of fact the question asks for, when that is a date, a number or an
    amount of money (`facts.wanted_kind`, `facts.holds`);
 2. its passage agrees with the question's specific entities: every name, acronym, year and
@@ -235,9 +239,17 @@ def decide(answers: bool, evidence: Evidence | None, model: LogisticModel) -> bo
     return answers and evidence is not None and model.probability(evidence.vector()) >= model.threshold
 
 
-def refusal_reason(kind: str | None, unknown: Sequence[str] = (), disagreeing: Sequence[str] = ()) -> str:
-    """What the documents do not state, in a sentence for the reply: entities no document holds,
-    entities the closest passages do not hold, or the kind of fact asked."""
+def refusal_reason(
+    kind: str | None,
+    unknown: Sequence[str] = (),
+    disagreeing: Sequence[str] = (),
+    unread: Sequence[str] = (),
+) -> str:
+    """What the documents do not state, in a sentence for the reply: the question's words that
+    nothing here reads, entities no document holds, entities the closest passages do not hold, or
+    the kind of fact asked."""
+    if unread:
+        return service_text("reason.unread", entities=_quoted(unread))
     if unknown:
         return service_text("reason.unknown", entities=_quoted(unknown))
     if disagreeing:

@@ -226,7 +226,8 @@ class SentenceReader:
                 not must_state(wanted) or holds(wanted, s.text, question, rare_name)
             )
 
-        answering = [s for s in scored if answers(s)] if not unknown else []
+        unread = gloss.unread if gloss is not None and gloss.mostly_unread else ()
+        answering = [s for s in scored if answers(s)] if not (unknown or unread) else []
         best = answering[0] if answering else scored[0]
         chosen = [best]
         for candidate in (answering or scored)[1:]:
@@ -261,7 +262,7 @@ class SentenceReader:
         return Selection(
             [best, *rest],
             answers=bool(answering),
-            reason=None if answering else refusal_reason(wanted, unknown, gaps[best.passage]),
+            reason=None if answering else refusal_reason(wanted, unknown, gaps[best.passage], unread),
             evidence=evidence,
         )
 
