@@ -243,7 +243,7 @@ class OnnxEmbedder:
     def _encode(self, session: Any, encoded: list[Any]) -> np.ndarray:
         """The mean-pooled, normalised vectors of tokenized texts, padded to the longest."""
         width = max(len(e.ids) for e in encoded)
-        ids = np.zeros((len(encoded), width), dtype=np.int64)  # [PAD] is 0; the mask hides it
+        ids = np.zeros((len(encoded), width), dtype=np.int64)  # padded with 0 ([PAD]): the mask hides it
         mask = np.zeros_like(ids)
         for row, e in enumerate(encoded):
             ids[row, : len(e.ids)] = e.ids
