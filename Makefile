@@ -42,12 +42,14 @@ nginx:
 	@[ -x /usr/sbin/nginx ] || { apt-get update -qq && apt-get install -y -qq nginx; }
 
 # Set up, ingest corpus/ when it changed (incremental: nothing is embedded when it did not), serve the chat.
-serve: install
+serve: install encoder
 	$(BIN)/iom-assistant ingest
 	$(BIN)/iom-assistant serve --host $(HOST) --port $(PORT)
 
-# The int8 ONNX encoder of EMBEDDING_MODEL (EMBEDDER_BACKEND=onnx-int8), exported from the local
-# weights into ENCODER_CACHE_DIR; ingest and serve also export it on first use. Never downloads.
+# The ONNX encoder of EMBEDDING_MODEL that EMBEDDER_BACKEND runs (fp32 for onnx, the default;
+# int8 for onnx-int8), exported once from the local weights into ENCODER_CACHE_DIR (the export needs
+# torch; the server then never loads it). Ingest and serve also export it on first use, in a child
+# process. Never downloads.
 encoder: install
 	$(BIN)/python -m assistant.onnx_encoder
 

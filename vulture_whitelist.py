@@ -48,6 +48,8 @@ _.invoke  # assistant/langchain.py: AnswerRunnable, LangChain's Runnable interfa
 _.astream
 forward  # assistant/onnx_encoder.py: torch.nn.Module's interface, called by torch
 graph_optimization_level  # assistant/onnx_encoder.py: read by onnxruntime
+intra_op_num_threads  # assistant/onnx_encoder.py: read by onnxruntime
+inter_op_num_threads  # assistant/onnx_encoder.py: read by onnxruntime
 # used by tests and benchmarks only
 _.iter_chunks  # bench/ingest.py, tests/test_ingest.py
 evaluation_corpus  # tests/conftest.py, bench/naive_baseline.py

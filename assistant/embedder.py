@@ -1,12 +1,14 @@
 """Text embedders: the swap point between our code and sentence-transformers.
 
-`SentenceTransformerEmbedder` is the real one (loaded from a local path on first use,
-never from the network); `OnnxInt8Embedder` (assistant/onnx_encoder.py) runs the same model
-as a dynamically quantized ONNX file exported from those local weights (`EMBEDDER_BACKEND=onnx-int8`:
-about half the embedding time, somewhat weaker answers on the development set; torch is the default).
-Vectors of two backends differ slightly, so an index records which one built it
-(`embedder_identity`). `HashEmbedder` is a small deterministic embedder for tests
-that need an index but not semantic quality.
+`SentenceTransformerEmbedder` runs the model with sentence-transformers and torch (loaded from a
+local path on first use, never from the network); `OnnxEmbedder` (assistant/onnx_encoder.py) runs
+the same model as an ONNX file exported from those local weights, without torch:
+`EMBEDDER_BACKEND=onnx` in full precision (the same vectors as torch's within float rounding;
+the default, a serving process then never imports torch) or `onnx-int8` dynamically quantized
+(about half the embedding time, somewhat weaker answers on the development set). Vectors of int8
+differ from full precision's, so an index records which kind built it (`embedder_identity`).
+`HashEmbedder` is a small deterministic embedder for tests that need an index but not semantic
+quality.
 """
 
 from __future__ import annotations
@@ -267,11 +269,17 @@ class HashEmbedder:
 
 
 def embedder_identity(name: str, backend: EmbedderBackend) -> str:
-    """What an index records as the model that built it: the model, and its backend unless torch
-    (so indexes built before backends existed keep their identity)."""
-    if backend == "torch" or name.startswith("hash-"):
+    """What an index records as the model that built it: the model, and its backend when its vectors
+    are not full precision's. torch and fp32 `onnx` share the model's name: their vectors differ by
+    float rounding (at most 1e-6 per coordinate, README Benchmarks), as torch's own do from one batch
+    to another, so an index built by either is searched by the other (and indexes built before
+    backends existed keep their identity)."""
+    if backend in FULL_PRECISION or name.startswith("hash-"):
         return name
     return f"{name} ({backend})"
+
+
+FULL_PRECISION: tuple[EmbedderBackend, ...] = ("torch", "onnx")
 
 
 def make_embedder(
@@ -283,15 +291,17 @@ def make_embedder(
 ) -> Embedder:
     """The embedder for a configured model name and backend (`hash-N` selects the test embedder).
 
-    `cache_dir` holds the int8 ONNX files the `onnx-int8` backend exports on first use; `threads`
-    are torch's for a few texts (settings.COMPUTE_THREADS).
+    `cache_dir` holds the ONNX files the `onnx` and `onnx-int8` backends export; `threads` are the
+    backend's for a few texts (settings.COMPUTE_THREADS).
     """
     if name.startswith("hash-") and name[5:].isdigit():
         return HashEmbedder(dim=int(name[5:]))
     match backend:
         case "torch":
             return SentenceTransformerEmbedder(name, batch_size=batch_size, threads=threads)
-        case "onnx-int8":
-            from assistant.onnx_encoder import OnnxInt8Embedder
+        case "onnx" | "onnx-int8":
+            from assistant.onnx_encoder import OnnxEmbedder, Precision
 
-            return OnnxInt8Embedder(name, Path(resolve_model_path(name)), cache_dir, batch_size)
+            path = Path(resolve_model_path(name))
+            precision: Precision = "int8" if backend == "onnx-int8" else "fp32"
+            return OnnxEmbedder(name, path, cache_dir, batch_size, precision=precision, threads=threads)

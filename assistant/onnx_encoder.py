@@ -1,12 +1,15 @@
-"""The sentence-transformers model as a dynamically quantized (int8) ONNX encoder.
+"""The sentence-transformers model as an ONNX encoder, full precision (fp32) or int8.
 
 The ONNX file is exported locally, from the same model folder the torch backend reads
-(never downloaded): the BERT encoder through `torch.onnx.export`, its fixed-weight matrix
-products quantized to int8 by `onnxruntime.quantization.quantize_dynamic`. It is written
-once into a cache folder, named by a hash of the model's weights and of this recipe, on
-first use or ahead of time with `python -m assistant.onnx_encoder`. At run time only
-onnxruntime and the `tokenizers` library are needed (no torch); mean pooling and L2
-normalisation are done here, as the model's own sentence-transformers modules do.
+(never downloaded): the BERT encoder through `torch.onnx.export`, and for `int8` its
+fixed-weight matrix products then quantized by `onnxruntime.quantization.quantize_dynamic`
+(the only difference between the two). It is written once into a cache folder, named by a
+hash of the model's weights and of its recipe, ahead of time with `python -m
+assistant.onnx_encoder` (`make encoder`) or on first use, in a child process: exporting needs
+torch, and a process that answers never imports it. At run time only onnxruntime and the
+`tokenizers` library are needed; mean pooling and L2 normalisation are done here, as the
+model's own sentence-transformers modules do. The fp32 file's vectors match torch's within
+float rounding (README, Benchmarks).
 """
 
 from __future__ import annotations
@@ -16,26 +19,34 @@ import hashlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from assistant.embedder import FEW_TEXTS
 from assistant.errors import ConfigurationError
+from assistant.length_groups import length_groups
 
 log = logging.getLogger(__name__)
 
+Precision = Literal["fp32", "int8"]
 # Bump when the export or quantization changes: the cache file name includes it.
-RECIPE = "bert-meanpool-qint8-perchannel-reducerange-matmul-constb-v1"
+RECIPES: dict[Precision, str] = {
+    "fp32": "bert-meanpool-fp32-v1",
+    "int8": "bert-meanpool-qint8-perchannel-reducerange-matmul-constb-v1",
+}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def _model_hash(model_path: Path) -> str:
-    digest = hashlib.sha256(RECIPE.encode())
+def _model_hash(model_path: Path, precision: Precision) -> str:
+    digest = hashlib.sha256(RECIPES[precision].encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json"):
         file = model_path / name
         if file.is_file():
@@ -53,16 +64,15 @@ def _check_pooling(model_path: Path) -> None:
     pooling = json.loads((model_path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
     if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
         raise ConfigurationError(
-            f"the onnx-int8 embedder backend supports mean-pooled, normalised models; {model_path} is "
+            f"the ONNX embedder backends support mean-pooled, normalised models; {model_path} is "
             f"{kinds} with pooling {pooling}. Set IOM_ASSISTANT_EMBEDDER_BACKEND=torch."
         )
 
 
-def export_int8(model_path: Path, target: Path) -> None:
-    """Export the model folder's encoder to ONNX and quantize it to int8 into `target`."""
+def export(model_path: Path, target: Path, precision: Precision) -> None:
+    """Export the model folder's encoder to ONNX into `target`, quantized to int8 if asked."""
     _check_pooling(model_path)
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
     bert = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
@@ -79,7 +89,7 @@ def export_int8(model_path: Path, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
+        exported = Path(tmp) / "fp32.onnx"
         sample = torch.ones(2, 8, dtype=torch.long)
         axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
         with torch.no_grad(), warnings.catch_warnings():
@@ -87,103 +97,164 @@ def export_int8(model_path: Path, target: Path) -> None:
             torch.onnx.export(
                 Encoder(),
                 (sample, sample, torch.zeros_like(sample)),
-                str(fp32),
+                str(exported),
                 input_names=list(_INPUTS),
                 output_names=["last_hidden_state"],
                 dynamic_axes=axes,
                 opset_version=17,
                 dynamo=False,
             )
-        quantized = Path(tmp) / "int8.onnx"
-        # Measured on 120 passages against sentence-transformers fp32 (cosine min / mean):
-        # per-tensor int8 weights 0.60 / 0.905; per-channel 0.98 / 0.994 on this AVX512-VNNI
-        # machine; per-channel with reduce_range 0.973 / 0.990 and safe from the u8s8
-        # saturation that CPUs without VNNI suffer, so the same file behaves alike everywhere.
-        # Only products with a fixed weight matrix (not attention's activation x activation).
-        quantize_dynamic(
-            str(fp32),
-            str(quantized),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=True,
-            op_types_to_quantize=["MatMul"],
-            extra_options={"MatMulConstBOnly": True},
-        )
-        os.replace(quantized, target)  # atomic: a concurrent first use sees the whole file or none
+        if precision == "int8":
+            exported = _quantize(exported)
+        os.replace(exported, target)  # atomic: a concurrent first use sees the whole file or none
 
 
-def int8_model_file(model_path: Path, cache_dir: Path) -> Path:
-    """The cached int8 ONNX file of this model folder, exported first when missing."""
-    target = cache_dir / f"{model_path.parent.name}-{model_path.name}-{_model_hash(model_path)}-int8.onnx"
+def _quantize(fp32: Path) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantized = fp32.with_name("int8.onnx")
+    # Measured on 120 passages against sentence-transformers fp32 (cosine min / mean):
+    # per-tensor int8 weights 0.60 / 0.905; per-channel 0.98 / 0.994 on this AVX512-VNNI
+    # machine; per-channel with reduce_range 0.973 / 0.990 and safe from the u8s8
+    # saturation that CPUs without VNNI suffer, so the same file behaves alike everywhere.
+    # Only products with a fixed weight matrix (not attention's activation x activation).
+    quantize_dynamic(
+        str(fp32),
+        str(quantized),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        reduce_range=True,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"MatMulConstBOnly": True},
+    )
+    return quantized
+
+
+def _file_name(model_path: Path, cache_dir: Path, precision: Precision) -> Path:
+    digest = _model_hash(model_path, precision)
+    return cache_dir / f"{model_path.parent.name}-{model_path.name}-{digest}-{precision}.onnx"
+
+
+def model_file(model_path: Path, cache_dir: Path, precision: Precision) -> Path:
+    """The cached ONNX file of this model folder, exported first when missing: in a child
+    process, so that torch (which exporting needs) never loads into this one."""
+    target = _file_name(model_path, cache_dir, precision)
     if not target.is_file():
-        log.info("exporting %s to int8 ONNX in %s (once)", model_path, target)
-        export_int8(model_path, target)
+        log.info("exporting %s to %s ONNX in %s (once)", model_path, precision, target)
+        # this package's own code in the child (not another copy on its path)
+        package_root = str(Path(__file__).resolve().parents[1])
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+        }
+        command = [sys.executable, "-m", "assistant.onnx_encoder", "--precision", precision]
+        command += ["--model-path", str(model_path), "--cache-dir", str(cache_dir)]
+        exported = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False)
+        if exported.returncode != 0 or not target.is_file():
+            raise ConfigurationError(
+                f"exporting {model_path} to ONNX failed (exit code {exported.returncode}, see the error "
+                "above); run `python -m assistant.onnx_encoder` to retry, or set "
+                "IOM_ASSISTANT_EMBEDDER_BACKEND=torch."
+            )
     return target
 
 
-class OnnxInt8Embedder:
-    """A mean-pooled sentence-transformers model run as int8 ONNX; loaded on first use."""
+class OnnxEmbedder:
+    """A mean-pooled sentence-transformers model run by onnxruntime; loaded on first use.
 
-    def __init__(self, name: str, model_path: Path, cache_dir: Path, batch_size: int) -> None:
+    `threads`: onnxruntime's threads for an encoding of `FEW_TEXTS` or fewer (settings.COMPUTE_THREADS;
+    0: onnxruntime's own choice, one per core); larger ones (ingest's batches) get its own choice.
+    Each thread count has its own session, made when first needed: a process that only answers
+    (or only ingests) holds one."""
+
+    def __init__(
+        self,
+        name: str,
+        model_path: Path,
+        cache_dir: Path,
+        batch_size: int,
+        *,
+        precision: Precision = "fp32",
+        threads: int = 0,
+    ) -> None:
         self.name = name
         self.model_path = model_path
         self.cache_dir = cache_dir
         self.batch_size = batch_size
-        self._session: Any = None
+        self.precision = precision
+        self.threads = threads
+        self._sessions: dict[int, Any] = {}
         self._tokenizer: Any = None
         self._counter: Any = None
         self._max_tokens = 0
-        self._lock = threading.Lock()  # loading, and one run at a time (onnxruntime uses every core)
+        self._lock = threading.Lock()  # loading, and one run at a time
         self._count_lock = threading.Lock()
 
-    def _load(self) -> tuple[Any, Any]:
-        if self._session is None:
-            import onnxruntime
+    def _load_tokenizer(self) -> Any:
+        if self._tokenizer is None:
             from tokenizers import Tokenizer
 
             config = json.loads((self.model_path / "sentence_bert_config.json").read_text(encoding="utf-8"))
             self._max_tokens = int(config.get("max_seq_length") or 256) - 2
             tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
             tokenizer.enable_truncation(self._max_tokens + 2)
-            tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
+            tokenizer.no_padding()  # padded here, per group of like length
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def _session(self, threads: int) -> Any:
+        if threads not in self._sessions:
+            import onnxruntime
+
             options = onnxruntime.SessionOptions()
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-            file = int8_model_file(self.model_path, self.cache_dir)
-            self._session = onnxruntime.InferenceSession(
+            options.intra_op_num_threads = threads  # 0: one per core
+            options.inter_op_num_threads = 1  # the graph runs sequentially: no pool between operators
+            file = model_file(self.model_path, self.cache_dir, self.precision)
+            self._sessions[threads] = onnxruntime.InferenceSession(
                 str(file), options, providers=["CPUExecutionProvider"]
             )
-            self._tokenizer = tokenizer
-        return self._session, self._tokenizer
+        return self._sessions[threads]
 
     @property
     def max_tokens(self) -> int:
         with self._lock:
-            self._load()
+            self._load_tokenizer()
         return self._max_tokens
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        out: np.ndarray | None = None
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
         with self._lock:
-            session, tokenizer = self._load()
-            for start in range(0, len(texts), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                encoded = tokenizer.encode_batch([texts[i] for i in rows])
-                ids = np.array([e.ids for e in encoded], dtype=np.int64)
-                mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-                (hidden,) = session.run(
-                    None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-                )
-                weights = mask[..., None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-                pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-                if out is None:
-                    out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-                out[rows] = pooled
-        assert out is not None
-        return out
+            session = self._session(self.threads if len(texts) <= FEW_TEXTS else 0)
+            encoded = self._load_tokenizer().encode_batch(list(texts))
+            lengths = [len(e.ids) for e in encoded]
+            if len(texts) <= self.batch_size:  # a few: in groups of like length, as torch's backend
+                groups = length_groups(lengths)
+            else:  # many: batches of like length (sentence-transformers sorts them too)
+                order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+                groups = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+            pooled = [self._encode(session, [encoded[i] for i in group]) for group in groups]
+        vectors = np.empty((len(texts), pooled[0].shape[1]), np.float32)
+        for group, rows in zip(groups, pooled, strict=True):
+            vectors[group] = rows
+        return vectors
+
+    def _encode(self, session: Any, encoded: list[Any]) -> np.ndarray:
+        """The mean-pooled, normalised vectors of tokenized texts, padded to the longest."""
+        width = max(len(e.ids) for e in encoded)
+        ids = np.zeros((len(encoded), width), dtype=np.int64)  # padded with 0 ([PAD]): the mask hides it
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        (hidden,) = session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return np.asarray(pooled, dtype=np.float32)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -200,18 +271,30 @@ class OnnxInt8Embedder:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Export the configured model's int8 ONNX file ahead of the first ingest."""
+    """Export the configured model's ONNX file (EMBEDDER_BACKEND's precision) ahead of first use."""
     from assistant.embedder import resolve_model_path
     from assistant.settings import load_settings
 
     parser = argparse.ArgumentParser(
-        description="Export the embedding model to int8 ONNX (from local files only)."
+        description="Export the embedding model to ONNX (from local files only)."
     )
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "int8"],
+        help="which file; default: EMBEDDER_BACKEND's (int8 for onnx-int8, else fp32)",
+    )
+    parser.add_argument("--model-path", type=Path, help="default: EMBEDDING_MODEL's folder")
+    parser.add_argument("--cache-dir", type=Path, help="default: ENCODER_CACHE_DIR")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     settings = load_settings()
-    model_path = Path(resolve_model_path(settings.embedding_model))
-    print(int8_model_file(model_path, settings.encoder_cache_path))
+    precision: Precision = args.precision or ("int8" if settings.embedder_backend == "onnx-int8" else "fp32")
+    model_path = args.model_path or Path(resolve_model_path(settings.embedding_model))
+    cache_dir = args.cache_dir or settings.encoder_cache_path
+    target = _file_name(model_path, cache_dir, precision)
+    if not target.is_file():
+        export(model_path, target, precision)
+    print(target)
     return 0
 
 

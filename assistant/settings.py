@@ -41,11 +41,14 @@ DEFAULT_COMPUTE_THREADS = 1
 _SECRETS = {"API_KEYS", "UI_AUTH", "LLM_API_KEY"}  # never echoed in error messages
 Provider = Literal["extractive", "openai", "llamacpp"]
 DenseVectors = Literal["memory", "shared", "engine"]
-EmbedderBackend = Literal["onnx-int8", "torch"]
-# torch: with onnx-int8 the development set's frozen test part lost 3 right answers (71 -> 68),
-# hit@1 -0.011 and evidence recall@5 -0.016, more than the 0.01 allowed (README, Benchmarks)
-DEFAULT_EMBEDDER_BACKEND: EmbedderBackend = "torch"
-DEFAULT_ENCODER_CACHE = Path.home() / ".cache" / "iom-assistant" / "encoders"  # int8 ONNX exports
+EmbedderBackend = Literal["onnx", "onnx-int8", "torch"]
+# onnx (fp32): the same vectors as torch within float rounding (max |diff| 1.8e-7), every one of the
+# development set's 390 answers identical, and a process that answers never imports torch: peak
+# resident memory 645 MB against 1,077 MB, 108 against 150 ms of CPU per answer (README,
+# Benchmarks). Not onnx-int8: the frozen test part lost 3 right answers (71 -> 68), hit@1 -0.011
+# and evidence recall@5 -0.016, more than the 0.01 allowed.
+DEFAULT_EMBEDDER_BACKEND: EmbedderBackend = "onnx"
+DEFAULT_ENCODER_CACHE = Path.home() / ".cache" / "iom-assistant" / "encoders"  # ONNX exports
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
@@ -67,15 +70,17 @@ class Settings(BaseSettings):
     )
     embedder_backend: EmbedderBackend = Field(
         DEFAULT_EMBEDDER_BACKEND,
-        description="How the embedding model runs: torch (sentence-transformers, full precision) or "
-        "onnx-int8 (exported locally from the model's own weights to a dynamically quantized ONNX "
-        "file in ENCODER_CACHE_DIR, on first use; about half the embedding time, answers a little "
-        "worse: see README, Benchmarks). Part of the index's identity: changing it needs "
+        description="How the embedding model runs: onnx (exported locally from the model's own "
+        "weights to a full-precision ONNX file in ENCODER_CACHE_DIR, by `make encoder` or on first "
+        "use in a child process, and run by onnxruntime: torch's vectors, without torch in the "
+        "process), torch (sentence-transformers), or onnx-int8 (the export dynamically quantized; "
+        "about half the embedding time, answers a little worse: see README, Benchmarks). onnx and "
+        "torch read each other's indexes; switching to or from onnx-int8 needs "
         "`iom-assistant ingest --rebuild`.",
     )
     encoder_cache_dir: Path | None = Field(
         None,
-        description="Folder of the int8 ONNX files exported from local models; unset: "
+        description="Folder of the ONNX files exported from local models; unset: "
         "~/.cache/iom-assistant/encoders.",
     )
     embedding_batch_size: int = Field(
@@ -85,10 +90,11 @@ class Settings(BaseSettings):
         DEFAULT_COMPUTE_THREADS,
         ge=0,
         le=1024,
-        description="Threads an answer's computations use: torch's to encode a few texts (the question, "
-        "the sentences read; ingest's large batches keep torch's own choice) and, in a process that "
-        "answers, numpy's BLAS (vector search, the cross-lingual encoder). 0 keeps the libraries' "
-        "own choice, one per core. One spends the least CPU per answer.",
+        description="Threads an answer's computations use: the embedder's (onnxruntime's or torch's) "
+        "to encode a few texts (the question, the sentences read; ingest's large batches keep the "
+        "library's own choice) and, in a process that answers, numpy's BLAS (vector search, the "
+        "cross-lingual encoder). 0 keeps the libraries' own choice, one per core. One spends the "
+        "least CPU per answer.",
     )
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means the embedded PersistentClient."

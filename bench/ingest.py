@@ -3,16 +3,16 @@ tutorial pipeline in the same process.
 
 First the tutorial LangChain pipeline of `bench/naive_baseline.py` (RecursiveCharacterTextSplitter
 1000/200, sentence-transformers all-MiniLM-L6-v2 in torch, a LangChain Chroma store) is built over
-the same folders and timed. Then, for each embedder backend (`EMBEDDER_BACKEND`: torch, onnx-int8),
-our ingest into a fresh index: files, pages, chunks, seconds per phase, chunks/s, the re-ingest
-time of the unchanged corpus as a fraction of the first run, and the extractive answer latency
+the same folders and timed. Then, for each embedder backend (`EMBEDDER_BACKEND`: onnx, onnx-int8,
+torch), our ingest into a fresh index: files, pages, chunks, seconds per phase, chunks/s, the
+re-ingest time of the unchanged corpus as a fraction of the first run, and the extractive answer latency
 (the questions of `bench/query.py`) on that index. The summary gives each backend's ingest time
 as a ratio of the tutorial pipeline's (the budget: at most 0.67) and its answer p95 (at most 300 ms).
 With `--raw-encode`, also the ratio of end-to-end ingest throughput to the raw `encode()`
 throughput of the same embedder on the same chunk texts (1.0 = the pipeline costs nothing beyond
 embedding); it embeds the corpus once more per backend.
 
-    .venv/bin/python bench/ingest.py [--corpus DIR ...] [--backends torch onnx-int8] [--keep DIR]
+    .venv/bin/python bench/ingest.py [--corpus DIR ...] [--backends torch onnx onnx-int8] [--keep DIR]
         [--raw-encode] [--rounds 1]
 
 `--corpus` defaults to the `make corpus` cache; `--keep DIR` keeps each backend's index in
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -121,9 +122,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", type=Path, nargs="+", default=[DEFAULT_CACHE])
-    parser.add_argument(
-        "--backends", nargs="+", default=["torch", "onnx-int8"], choices=["torch", "onnx-int8"]
-    )
+    backends = list(get_args(EmbedderBackend))
+    parser.add_argument("--backends", nargs="+", default=backends, choices=backends)
     parser.add_argument("--keep", type=Path, help="build the indexes in DIR/<backend> (kept)")
     parser.add_argument("--raw-encode", action="store_true", help="also time raw encode() (slow)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of answer-latency questions (0: skip)")

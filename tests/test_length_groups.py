@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from assistant.length_groups import length_groups
+from assistant.settings import EmbedderBackend
 
 
 def padded(lengths: list[int], groups: list[list[int]]) -> int:
@@ -38,8 +39,9 @@ def test_a_costly_run_keeps_like_texts_together_and_none_is_one_group() -> None:
 
 
 @pytest.mark.integration
-def test_the_real_embedder_gives_grouped_texts_their_own_vectors() -> None:
-    from assistant.embedder import SentenceTransformerEmbedder
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_real_embedder_gives_grouped_texts_their_own_vectors(backend: EmbedderBackend) -> None:
+    from assistant.embedder import make_embedder
     from assistant.settings import DEFAULT_EMBEDDING_MODEL
 
     texts = [
@@ -49,6 +51,6 @@ def test_the_real_embedder_gives_grouped_texts_their_own_vectors() -> None:
         "Evaluators: Laura Smith",
         "Since 2018, mixed migration flows have increased significantly in the Western Balkans.",
     ]
-    embedder = SentenceTransformerEmbedder(DEFAULT_EMBEDDING_MODEL)
+    embedder = make_embedder(DEFAULT_EMBEDDING_MODEL, backend=backend)
     alone = np.stack([embedder.embed([text])[0] for text in texts])
     assert np.allclose(embedder.embed(texts), alone, atol=1e-5)

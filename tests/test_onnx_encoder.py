@@ -1,7 +1,11 @@
-"""The int8 ONNX backend: the same model's vectors, and indexes that never mix backends."""
+"""The ONNX backends: the same model's vectors (fp32: torch's own), an answering process without
+torch, and indexes that never mix int8 with full precision."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +43,37 @@ def test_int8_vectors_match_full_precision() -> None:
     assert np.argmax(a[0] @ a[1:].T) == np.argmax(b[0] @ b[1:].T) == 0
 
 
+def test_fp32_vectors_are_torchs() -> None:
+    onnx = make_embedder(DEFAULT_EMBEDDING_MODEL, backend="onnx", threads=1)
+    torch = make_embedder(DEFAULT_EMBEDDING_MODEL, backend="torch", threads=1)
+    many = SENTENCES * 4  # over FEW_TEXTS: ingest's path, on the threads' own choice
+    for texts in (SENTENCES[:1], SENTENCES, many):
+        np.testing.assert_allclose(onnx.embed(texts), torch.embed(texts), atol=1e-5)  # measured 2e-7
+    assert onnx.count_tokens(SENTENCES) == torch.count_tokens(SENTENCES)
+    assert onnx.max_tokens == torch.max_tokens == 254
+
+
+def test_answering_with_onnx_never_imports_torch(seed_index: Path) -> None:
+    script = f"""
+import json, sys
+from assistant.service import AssistantService
+from assistant.settings import load_settings
+service = AssistantService(load_settings(index_dir={str(seed_index)!r}, embedder_backend="onnx"))
+service.warm_up()
+answer = service.ask("Where did the Heads of Border Police meet?")
+print(json.dumps([answer.refused, sorted(m for m in ("torch", "transformers", "sentence_transformers")
+                                         if m in sys.modules)]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    refused, heavy = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not refused
+    assert heavy == []
+
+
 @pytest.mark.unit
 def test_backend_is_part_of_the_index_identity() -> None:
     assert embedder_identity(DEFAULT_EMBEDDING_MODEL, "torch") == DEFAULT_EMBEDDING_MODEL  # older indexes
+    assert embedder_identity(DEFAULT_EMBEDDING_MODEL, "onnx") == DEFAULT_EMBEDDING_MODEL  # the same vectors
     assert embedder_identity(DEFAULT_EMBEDDING_MODEL, "onnx-int8") == f"{DEFAULT_EMBEDDING_MODEL} (onnx-int8)"
 
 
@@ -59,3 +91,6 @@ def test_an_index_refuses_the_other_backend(tmp_path: Path) -> None:
         Index.from_settings(other).store.count()
     message = str(refused.value)
     assert "--rebuild" in message and "IOM_ASSISTANT_EMBEDDER_BACKEND=torch" in message
+
+    full_precision = load_settings(index_dir=tmp_path / "index", embedder_backend="onnx")
+    assert Index.from_settings(full_precision).store.count() == 1
