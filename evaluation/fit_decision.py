@@ -13,10 +13,7 @@ evaluation documents in `INDEX_DIR` and the test extras.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +23,9 @@ import numpy as np
 from assistant.answering.decision import Evidence
 from assistant.answering.fitted import DECISION
 from assistant.service import AssistantService
-from assistant.settings import load_settings
-from evaluation.dataset import EvalCase, load_dataset
+from evaluation.dataset import EvalCase
+from evaluation.tuning import tuning_part
 
-DEFAULT_DATASET = Path("evaluation/datasets/iom-dev.jsonl")
 MODELS = Path(__file__).resolve().parents[1] / "assistant" / "answering"
 FOLDS = 5
 C_GRID = (0.01, 0.1, 1.0, 10.0)  # regularisation strengths tried by cross-validation
@@ -126,20 +122,8 @@ def fit_decision(rows: list[Row]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Refit `decision.json` from the tuning part of the dataset."""
-    parser = argparse.ArgumentParser(
-        prog="python -m evaluation.fit_decision", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    digest = hashlib.sha256(args.dataset.read_bytes()).hexdigest()[:12]
-    cases = [c for c in load_dataset(args.dataset) if c.split == "tune" and not c.history]
-    service = AssistantService(load_settings())
-    service.warm_up()
-    decision = {
-        "version": f"{args.dataset.name}@{digest}, tuning part",
-        **fit_decision(collect(service, cases)),
-    }
+    part = tuning_part("python -m evaluation.fit_decision", __doc__.split("\n")[0], argv)
+    decision = {"version": part.version, **fit_decision(collect(part.service, part.cases))}
     (MODELS / DECISION).write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
     print(f"{DECISION}: {json.dumps(decision['cross_validated'])}")
     return 0

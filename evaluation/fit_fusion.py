@@ -14,10 +14,7 @@ in `INDEX_DIR`.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
-import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,12 +22,10 @@ from pathlib import Path
 
 from assistant.documents import Chunk
 from assistant.retrieval import FUSION, RetrievalConfig, Retriever, diversify, fuse
-from assistant.service import AssistantService
-from assistant.settings import load_settings
-from evaluation.dataset import EvalCase, load_dataset, source_matches
+from evaluation.dataset import EvalCase, source_matches
 from evaluation.metrics import contains, mean
+from evaluation.tuning import tuning_part
 
-DEFAULT_DATASET = Path("evaluation/datasets/iom-dev.jsonl")
 TARGET = Path(__file__).resolve().parents[1] / "assistant" / FUSION
 WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)  # of the BM25 list; the dense list's is 1
 FOLDS = 5
@@ -105,21 +100,12 @@ def cross_validated(rows: Sequence[Searched], config: RetrievalConfig) -> dict[s
 
 def main(argv: list[str] | None = None) -> int:
     """Refit `fusion.json` from the tuning part of the dataset."""
-    parser = argparse.ArgumentParser(
-        prog="python -m evaluation.fit_fusion", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    digest = hashlib.sha256(args.dataset.read_bytes()).hexdigest()[:12]
-    cases = [c for c in load_dataset(args.dataset) if c.split == "tune" and c.answerable and not c.history]
-    service = AssistantService(load_settings())
-    service.warm_up()
-    retriever = service.retriever
-    rows = [search(retriever, case) for case in cases]
+    part = tuning_part("python -m evaluation.fit_fusion", __doc__.split("\n")[0], argv)
+    retriever = part.service.retriever
+    rows = [search(retriever, case) for case in part.cases if case.answerable]
     weight = best_weight(rows, retriever.config)
     fusion = {
-        "version": f"{args.dataset.name}@{digest}, tuning part",
+        "version": part.version,
         "lexical_weight": weight,
         "chosen_by": "hit@1 + evidence recall@5 over the answerable tuning questions",
         "questions": len(rows),
