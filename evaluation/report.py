@@ -156,12 +156,21 @@ def _markdown(
                 f"| {c.allowed:.3f} | {flag} |"
             )
         lines += ["", f"Questions right in the baseline and wrong now: {', '.join(regressions) or 'none'}"]
-    lines += ["", "## Questions that failed", ""]
-    for r in results:
-        if r.label != "ok":
-            answer = strip_markers(str(r.answer.get("answer", "")))[:200]
-            lines.append(f"- **{r.case.id}** ({r.label}) {r.case.question} — _{answer}_")
+    lines += ["", "## Questions that failed (tuning part)", "", _UNLISTED, ""]
+    for r in _listed_failures(results):
+        answer = strip_markers(str(r.answer.get("answer", "")))[:200]
+        lines.append(f"- **{r.case.id}** ({r.label}) {r.case.question} — _{answer}_")
     return "\n".join(lines) + "\n"
+
+
+# The frozen test part's failures are counted in the tables, never listed: reading them would be
+# tuning on the part that is meant to predict unseen questions.
+_UNLISTED = "Failures of the frozen test part are counted above but not listed: read failures on the tuning part only."
+
+
+def _listed_failures(results: Sequence[QuestionResult]) -> list[QuestionResult]:
+    """The failed questions a report shows: those of the tuning part."""
+    return [r for r in results if r.label != "ok" and r.case.split == "tune"]
 
 
 def _group_lines(
@@ -238,8 +247,7 @@ def _html(
     failures = "".join(
         f"<tr class='bad'><td>{e(r.case.id)}</td><td>{e(r.label)}</td><td>{e(r.case.question)}</td>"
         f"<td>{e(strip_markers(str(r.answer.get('answer', '')))[:300])}</td></tr>"
-        for r in results
-        if r.label != "ok"
+        for r in _listed_failures(results)
     )
     gate = ""
     if comparisons:
@@ -255,7 +263,8 @@ def _html(
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation report</title><style>{_STYLE}</style>"
         f"</head><body><h1>Evaluation report</h1><table><tr><th>metric</th><th>all</th>{part_heads}</tr>{rows}</table>"
-        f"<div class='plots'>{''.join(plots)}</div>{gate}<h2>Questions that failed</h2><table>"
+        f"<div class='plots'>{''.join(plots)}</div>{gate}<h2>Questions that failed (tuning part)</h2>"
+        f"<p>{e(_UNLISTED)}</p><table>"
         f"<tr><th>id</th><th>failure</th><th>question</th><th>answer</th></tr>{failures}</table></body></html>\n"
     )
 

@@ -12,7 +12,7 @@ from assistant.errors import ConfigurationError
 from assistant.retrieval import RetrievalConfig
 from assistant.service import AssistantService
 from assistant.settings import Settings
-from evaluation.dataset import load_dataset, source_matches
+from evaluation.dataset import load_dataset, source_matches, split_of
 from evaluation.gate import compare
 from evaluation.metrics import contains, key_fact_recall, normalize, retrieval_metrics, token_f1
 from evaluation.run import run_evaluation
@@ -135,6 +135,8 @@ def test_dev_set_holds_the_committed_baseline(full_index: Settings, tmp_path: Pa
     report = (out / "report.md").read_text()
     assert "| metric | all | tune | test |" in report
     assert "## By language" in report and "| sq |" in report and "## By tag" in report
+    listed = re.findall(r"^- \*\*(q-\d+)\*\* \(", report, re.MULTILINE)
+    assert listed and {split_of(i) for i in listed} == {"tune"}, "the test part's failures are not listed"
     assert not [c for c in outcome.comparisons if c.part == "test" and c.regressed], outcome.summary()
     assert not outcome.regressed, outcome.summary()
 
