@@ -94,6 +94,8 @@ class LexicalIndex:
         self._post_tfs: dict[str, array[int]] = {}
         self._df: Counter[str] = Counter()
         self._source_df: dict[str, Counter[str]] = {}  # per document: term -> chunks holding it
+        self._source_chunks: Counter[str] = Counter()  # per document: its chunks
+        self._source_length: Counter[str] = Counter()  # per document: its chunks' terms
         self._inside: Counter[str] = Counter()  # term -> times inside a sentence
         self._capitalised: Counter[str] = Counter()  # term -> ... of which capitalised
         # the same two counts for each document not everyone may read: VisibleTerms
@@ -132,6 +134,8 @@ class LexicalIndex:
                 self._total_length += length
                 self._slot[chunk.chunk_id] = slot
                 self._source_df.setdefault(chunk.source_id, Counter()).update(counts.keys())
+                self._source_chunks[chunk.source_id] += 1
+                self._source_length[chunk.source_id] += length
                 seen, upper = name_counts(chunk.text)
                 self._inside.update(seen)
                 self._capitalised.update(upper)
@@ -193,6 +197,10 @@ class LexicalIndex:
                     del in_source[term]
             if not in_source:
                 self._source_df.pop(chunk.source_id, None)
+            self._source_chunks[chunk.source_id] -= 1
+            self._source_length[chunk.source_id] -= self._lengths[slot]
+            if self._source_chunks[chunk.source_id] <= 0:
+                del self._source_chunks[chunk.source_id], self._source_length[chunk.source_id]
             seen, upper = name_counts(chunk.text)
             self._inside.subtract(seen)
             self._capitalised.subtract(upper)
@@ -222,18 +230,32 @@ class LexicalIndex:
         """BM25 inverse document frequency of a normalised term."""
         return _idf(len(self._slot), self._df.get(term, 0))
 
+    def total_length(self) -> int:
+        """The terms of all chunks (for BM25's average chunk length)."""
+        return self._total_length
+
     def seen_without(self, hidden: set[str]) -> LexicalIndex | VisibleTerms:
         """These statistics as a reader from whom the `hidden` documents are hidden sees them."""
         return VisibleTerms(self, hidden) if hidden else self
 
-    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[Chunk, float]]:
-        """The k best chunks for a query by BM25, best first (optionally only `allowed` ids)."""
+    def search(
+        self,
+        query: str,
+        k: int,
+        allowed: set[str] | None = None,
+        seen: LexicalIndex | VisibleTerms | None = None,
+    ) -> list[tuple[Chunk, float]]:
+        """The k best chunks for a query by BM25, best first (optionally only `allowed` ids),
+        scored with the statistics a reader sees (`seen`, see `seen_without`; by default all
+        chunks'): for a reader from whom documents are hidden, the scores and the order are those
+        of an index without them."""
         query_terms = sorted(set(terms(query)))  # a fixed order: float sums repeat exactly
+        stats = seen or self
         with self._lock:
             if not self._slot or not query_terms:
                 return []
             lengths = np.frombuffer(self._lengths, dtype=np.uint32).astype(np.float32)
-            avg = self._total_length / max(1, len(self._slot))
+            avg = stats.total_length() / max(1, len(stats))
             norm = self.k1 * (1 - self.b + self.b * lengths / max(avg, 1e-9))
             scores = np.zeros(len(self._chunks), dtype=np.float32)
             for term in query_terms:
@@ -241,7 +263,7 @@ class LexicalIndex:
                     continue
                 slots = np.frombuffer(self._post_slots[term], dtype=np.uint32)
                 tfs = np.frombuffer(self._post_tfs[term], dtype=np.uint16).astype(np.float32)
-                scores[slots] += self.idf(term) * tfs * (self.k1 + 1) / (tfs + norm[slots])
+                scores[slots] += stats.idf(term) * tfs * (self.k1 + 1) / (tfs + norm[slots])
             scores *= np.frombuffer(self._alive, dtype=np.uint8)
             candidates = np.nonzero(scores > 0)[0]
             if allowed is not None:
@@ -269,7 +291,16 @@ class VisibleTerms:
             return index._df.get(term, 0) - hidden
 
     def __len__(self) -> int:
-        return len(self.index)
+        """How many chunks the reader may read."""
+        index = self.index
+        with index._lock:
+            return len(index) - sum(index._source_chunks.get(s, 0) for s in self.hidden)
+
+    def total_length(self) -> int:
+        """The terms of the chunks the reader may read."""
+        index = self.index
+        with index._lock:
+            return index._total_length - sum(index._source_length.get(s, 0) for s in self.hidden)
 
     def known(self, term: str) -> bool:
         """Whether a chunk the reader may read holds a (normalised) term."""
@@ -281,7 +312,7 @@ class VisibleTerms:
 
     def idf(self, term: str) -> float:
         """BM25 inverse document frequency of a term among the chunks the reader may read."""
-        return _idf(len(self.index), self._df(term))
+        return _idf(len(self), self._df(term))
 
     def in_source(self, source_id: str, term: str) -> bool:
         """Whether any chunk of a document holds a term (False for hidden documents)."""

@@ -150,7 +150,8 @@ class Retriever:
         cfg = self.config
         vector = self.embedder.embed([query])[0]
         where = None if where is None or where.is_empty() else where
-        if where is not None and not self.hidden_sources(where.reader):  # nothing is hidden from them
+        hidden = self.hidden_sources(where.reader) if where is not None else set()
+        if where is not None and not hidden:  # nothing is hidden from them
             where = where.for_everyone()
             where = None if where.is_empty() else where
 
@@ -158,7 +159,8 @@ class Retriever:
         if where is not None:
             allowed = {c.chunk_id for c in self.lexical_candidates() if where.accepts(c)}
         dense = self.dense.search(vector, cfg.candidates, allowed)
-        lexical = self.lexical.search(query, cfg.candidates, allowed)
+        # as if the documents hidden from the reader were not there: their words count for nothing
+        lexical = self.lexical.search(query, cfg.candidates, allowed, self.lexical.seen_without(hidden))
 
         chunks: dict[str, Chunk] = {}
         cosine: dict[str, float] = {}

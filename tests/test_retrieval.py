@@ -89,6 +89,28 @@ def test_bm25_finds_codes_and_forgets_removed_chunks() -> None:
 
 
 @pytest.mark.unit
+def test_bm25_scores_for_a_reader_are_those_of_an_index_without_the_documents_hidden_from_them() -> None:
+    """A hidden document's words and length would shift every score (and, with BM25 weighing most
+    in the fusion, the order): a reader from whom it is hidden gets an index without it."""
+    public = [
+        chunk("a", "The evaluation policy of the organization sets out the evaluation rules."),
+        chunk("b", "The policy on staff rotation applies to caseworkers in every office."),
+    ]
+    secret = "Staff rotation: the rotation programme moved 37 caseworkers."
+    both, alone = LexicalIndex(), LexicalIndex()
+    both.add([public[0], Chunk("h", "hr.txt", secret, "", "text", 0), public[1]])
+    alone.add(public)
+    query = "How did staff rotation policy apply to caseworkers?"
+
+    def scored(found: list[tuple[Chunk, float]]) -> list[tuple[str, float]]:
+        return [(c.chunk_id, score) for c, score in found]
+
+    expected = scored(alone.search(query, 3))
+    assert scored(both.search(query, 3, {"a", "b"}, both.seen_without({"hr.txt"}))) == expected
+    assert scored(both.search(query, 3, {"a", "b"})) != expected, "all chunks' statistics differ"
+
+
+@pytest.mark.unit
 def test_rank_fusion_weighs_the_bm25_list_by_its_fitted_weight() -> None:
     dense, lexical = ["d1", "both"], ["l1", "both"]
     assert fuse(dense, lexical, RetrievalConfig(lexical_weight=1.0)) == ["both", "d1", "l1"]
