@@ -96,7 +96,7 @@ class Gloss:
     added: tuple[str, ...] = ()
     translated: tuple[tuple[str, str, float], ...] = ()  # (question word, document word, similarity)
     unknown: tuple[str, ...] = ()  # question words that neither the documents nor a gloss know
-    # In a question in no language of the glossaries: its words that are neither the documents'
+    # In a question in none of the languages read here: its words that are neither the documents'
     # own nor glossed by meaning (unknown, or matched only by spelling, "jana" -> "ljubljana").
     unread: tuple[str, ...] = ()
     english: str = ""  # the question in English, when a language model rendered it (also in `question`)
@@ -250,9 +250,11 @@ class CrossLingualBridge:
             english = english or tuple(target for target, _ in self._closest(row, crowding))
             equivalents += [(word, target) for target in english if target != word]
         listed_too = tuple(dict.fromkeys(equivalents))
-        # A word a glossary lists says the question is in a language read here, however many of
-        # its words the glossary lacks (an Albanian question's rarer words).
-        unread = () if any(listed.values()) else tuple(w for w in asked if w in unknown or spelled.get(w))
+        # A function word of English, French or Spanish, or a word a glossary lists, says the
+        # question is in a language read here, however many of its words the documents or the
+        # glossary lack (a new document's names, an Albanian question's rarer words).
+        ours = any(listed.values()) or any(w in STOPWORDS for w in words(question))
+        unread = () if ours else tuple(w for w in asked if w in unknown or spelled.get(w))
         return Gloss(question, tuple(added), tuple(translated), unknown, unread=unread, listed=listed_too)
 
     def _closest(self, row: np.ndarray, crowding: np.ndarray) -> list[tuple[str, float]]:

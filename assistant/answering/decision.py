@@ -1,9 +1,9 @@
 """Whether the documents answer a question: the one home of the refusal rule.
 
-A question is read only when more than half of its words are the documents' own or glossed by
-meaning, or a glossary lists one of them (`Gloss.mostly_unread`): a question in a language
-nothing here translates is refused, not answered with whatever its words' spelling neighbours
-find. Then a sentence is offered as the
+A question is read when it has a function word of English, French or Spanish or a word a
+glossary lists, or when more than half of its words are the documents' own or glossed by meaning
+(`Gloss.mostly_unread`): a question in a language nothing here translates is refused, not
+answered with whatever its words' spelling neighbours find. Then a sentence is offered as the
 answer only when
 1. it states the kind of fact the question asks for, when that is a date, a number or an
    amount of money (`facts.wanted_kind`, `facts.holds`);
