@@ -8,7 +8,8 @@ the default, a serving process then never imports torch) or `onnx-int8` dynamica
 (about half the embedding time, somewhat weaker answers on the development set). Vectors of int8
 differ from full precision's, so an index records which kind built it (`embedder_identity`).
 `HashEmbedder` is a small deterministic embedder for tests that need an index but not semantic
-quality.
+quality. Just over 300 lines: the three embedders and the choice among them are one interface,
+read together.
 """
 
 from __future__ import annotations
