@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from assistant.errors import ConfigurationError
-from assistant.length_groups import length_groups
+from assistant.length_groups import in_text_order, length_groups
 from assistant.settings import (
     DEFAULT_CACHED_VECTORS,
     DEFAULT_COMPUTE_THREADS,
@@ -172,10 +172,7 @@ class SentenceTransformerEmbedder:
             pieces = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)
             groups = length_groups([len(ids) for ids in pieces["input_ids"]])
             encoded = [self._encode(model, [texts[i] for i in group]) for group in groups]
-        vectors = np.empty((len(texts), encoded[0].shape[1]), np.float32)
-        for group, rows in zip(groups, encoded, strict=True):
-            vectors[group] = rows
-        return vectors
+        return in_text_order(groups, encoded)
 
     def _encode(self, model: SentenceTransformer, texts: list[str]) -> np.ndarray:
         vectors = model.encode(

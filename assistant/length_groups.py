@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 # What one more forward pass costs, in padded word pieces. Measured on all-MiniLM-L6-v2 on one
 # thread: anything from 10 to 80 gave the same CPU within 2%.
 RUN_COST = 16
@@ -34,3 +36,12 @@ def length_groups(lengths: Sequence[int], run_cost: int = RUN_COST) -> list[list
         groups.append(order[start[end] : end])
         end = start[end]
     return groups[::-1]
+
+
+def in_text_order(groups: Sequence[Sequence[int]], vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """The vectors of texts encoded group by group (`vectors[g]` are the rows of `groups[g]`'s
+    texts), back in the texts' own order."""
+    ordered = np.empty((sum(len(g) for g in groups), vectors[0].shape[1]), np.float32)
+    for group, rows in zip(groups, vectors, strict=True):
+        ordered[list(group)] = rows
+    return ordered

@@ -33,7 +33,7 @@ import numpy as np
 
 from assistant.embedder import FEW_TEXTS
 from assistant.errors import ConfigurationError
-from assistant.length_groups import length_groups
+from assistant.length_groups import in_text_order, length_groups
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +236,7 @@ class OnnxEmbedder:
                 order = sorted(range(len(texts)), key=lambda i: -lengths[i])
                 groups = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
             pooled = [self._encode(session, [encoded[i] for i in group]) for group in groups]
-        vectors = np.empty((len(texts), pooled[0].shape[1]), np.float32)
-        for group, rows in zip(groups, pooled, strict=True):
-            vectors[group] = rows
-        return vectors
+        return in_text_order(groups, pooled)
 
     def _encode(self, session: Any, encoded: list[Any]) -> np.ndarray:
         """The mean-pooled, normalised vectors of tokenized texts, padded to the longest."""
