@@ -71,6 +71,16 @@ class Passage:
     score: float  # cosine similarity of question and chunk, -1..1
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """A query's dense and BM25 lists of chunk ids, best first, before fusion."""
+
+    dense: list[str]
+    lexical: list[str]
+    chunks: dict[str, Chunk]  # every listed chunk by id
+    cosine: dict[str, float]  # the dense list's similarities to the query
+
+
 class Retriever:
     """Finds the passages most likely to answer a question. Safe to share across threads."""
 
@@ -158,20 +168,9 @@ class Retriever:
         allowed = None
         if where is not None:
             allowed = {c.chunk_id for c in self.lexical_candidates() if where.accepts(c)}
-        dense = self.dense.search(vector, cfg.candidates, allowed)
-        # as if the documents hidden from the reader were not there: their words count for nothing
-        lexical = self.lexical.search(query, cfg.candidates, allowed, self.lexical.seen_without(hidden))
-
-        chunks: dict[str, Chunk] = {}
-        cosine: dict[str, float] = {}
-        for cid, similarity in dense:
-            chunk = self.lexical.chunk(cid)
-            if chunk is not None:  # else removed between the two searches
-                chunks[cid] = chunk
-                cosine[cid] = similarity
-        for chunk, _ in lexical:
-            chunks.setdefault(chunk.chunk_id, chunk)
-        order = fuse([cid for cid, _ in dense if cid in chunks], [c.chunk_id for c, _ in lexical], cfg)
+        found = self.candidates(query, vector, allowed, hidden)
+        chunks, cosine = found.chunks, dict(found.cosine)
+        order = fuse(found.dense, found.lexical, cfg)
         cosine.update(self.dense.similarity(vector, [cid for cid in order if cid not in cosine]))
 
         if self._reranker_path:
@@ -186,6 +185,28 @@ class Retriever:
             for i, cid in enumerate(picked)
         ]
         return passages, vector
+
+    def candidates(
+        self, query: str, vector: np.ndarray, allowed: set[str] | None = None, hidden: set[str] | None = None
+    ) -> Candidates:
+        """The query's dense and BM25 lists before fusion (`allowed`: only these chunk ids;
+        `hidden`: documents the reader may not read, whose words then count for nothing, as if
+        they were not there)."""
+        n = self.config.candidates
+        dense = self.dense.search(vector, n, allowed)
+        lexical = self.lexical.search(query, n, allowed, self.lexical.seen_without(hidden or set()))
+        chunks: dict[str, Chunk] = {}
+        cosine: dict[str, float] = {}
+        for cid, similarity in dense:
+            chunk = self.lexical.chunk(cid)
+            if chunk is not None:  # else removed between the two searches
+                chunks[cid] = chunk
+                cosine[cid] = similarity
+        for chunk, _ in lexical:
+            chunks.setdefault(chunk.chunk_id, chunk)
+        return Candidates(
+            [cid for cid, _ in dense if cid in chunks], [c.chunk_id for c, _ in lexical], chunks, cosine
+        )
 
     def hidden_sources(self, reader: Reader) -> set[str]:
         """The documents a reader may not read (see assistant/access.py)."""

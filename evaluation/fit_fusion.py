@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from assistant.documents import Chunk
-from assistant.retrieval import FUSION, RetrievalConfig, Retriever, diversify, fuse
+from assistant.retrieval import FUSION, Candidates, RetrievalConfig, Retriever, diversify, fuse
 from evaluation.dataset import EvalCase, source_matches
-from evaluation.metrics import contains, mean
+from evaluation.metrics import key_fact_recall, mean
 from evaluation.tuning import tuning_part
 
 TARGET = Path(__file__).resolve().parents[1] / "assistant" / FUSION
@@ -36,32 +35,22 @@ class Searched:
     """One tuning question's dense and BM25 lists, as the retriever finds them."""
 
     case: EvalCase
-    dense: list[str]
-    lexical: list[str]
-    chunks: dict[str, Chunk]
+    found: Candidates
 
 
 def search(retriever: Retriever, case: EvalCase) -> Searched:
     """The question's two lists, before fusion."""
     query = retriever.gloss(case.question).search_text
-    vector = retriever.embedder.embed([query])[0]
-    n = retriever.config.candidates
-    dense = [cid for cid, _ in retriever.dense.search(vector, n)]
-    lexical = retriever.lexical.search(query, n)
-    chunks = {cid: c for cid in dense if (c := retriever.lexical.chunk(cid)) is not None}
-    chunks.update((c.chunk_id, c) for c, _ in lexical)
-    return Searched(case, [cid for cid in dense if cid in chunks], [c.chunk_id for c, _ in lexical], chunks)
+    return Searched(case, retriever.candidates(query, retriever.embedder.embed([query])[0]))
 
 
 def score(searched: Searched, config: RetrievalConfig) -> tuple[float, float]:
-    """hit@1 and evidence recall@5 of the fused, diversified passages."""
-    order = fuse(searched.dense, searched.lexical, config)
-    top = [searched.chunks[cid] for cid in diversify(order, searched.chunks, 5, config.per_source_cap)]
-    case = searched.case
+    """hit@1 and evidence recall@5 of the fused, diversified passages, as the evaluation scores them."""
+    found, case = searched.found, searched.case
+    order = fuse(found.dense, found.lexical, config)
+    top = [found.chunks[cid] for cid in diversify(order, found.chunks, 5, config.per_source_cap)]
     hit = bool(top) and any(source_matches(g, top[0].source_id) for g in case.gold_source_ids)
-    text = " ".join(c.text for c in top)
-    recall = sum(any(contains(text, a) for a in group) for group in case.short_answers)
-    return float(hit), recall / len(case.short_answers)
+    return float(hit), key_fact_recall(" ".join(c.text for c in top), case.short_answers) or 0.0
 
 
 def best_weight(rows: Sequence[Searched], config: RetrievalConfig) -> float:

@@ -16,7 +16,6 @@ from assistant.grounding import GroundingGuard, parse_claims
 from evaluation.dataset import EvalCase, source_matches
 from evaluation.judge import Judge
 from evaluation.metrics import (
-    contains,
     key_fact_recall,
     mean,
     percentile,
@@ -104,9 +103,7 @@ def score(case: EvalCase, answer: Answer, guard: GroundingGuard) -> QuestionResu
         result.scores.update(retrieval_metrics(is_gold, len(case.gold_source_ids)))
         top5 = " ".join(r.text for r in answer.retrieved[:5])
         groups = case.short_answers
-        result.scores["evidence_recall@5"] = sum(any(contains(top5, a) for a in g) for g in groups) / len(
-            groups
-        )
+        result.scores["evidence_recall@5"] = key_fact_recall(top5, groups)  # the key facts in the passages
         result.scores["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(text, groups)
         result.scores["token_f1"] = 0.0 if answer.refused else token_f1(text, case.reference_answer)
         gold_cited = [s for s in cited if any(source_matches(g, s) for g in case.gold_source_ids)]

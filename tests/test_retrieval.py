@@ -12,7 +12,7 @@ import pytest
 from assistant.dense import DenseIndex
 from assistant.documents import Chunk
 from assistant.lexical import LexicalIndex
-from assistant.retrieval import FUSION, RetrievalConfig, fuse
+from assistant.retrieval import FUSION, Candidates, RetrievalConfig, fuse
 from evaluation.dataset import EvalCase
 from evaluation.fit_fusion import Searched, best_weight, cross_validated, figures
 
@@ -128,7 +128,7 @@ def test_the_fusion_weight_is_the_one_that_ranks_the_evidence_first() -> None:
         answer = Chunk(f"a{n}", "gold.txt", f"The budget was {n}00 USD.", "", "text", 0)
         other = Chunk(f"o{n}", "other.txt", "A budget line of another project.", "", "text", 0)
         case = EvalCase(f"q{n}", "What was the budget?", True, None, ((f"{n}00 USD",),), ("gold.txt",))
-        rows.append(Searched(case, [f"o{n}"], [f"a{n}"], {f"a{n}": answer, f"o{n}": other}))
+        rows.append(Searched(case, Candidates([f"o{n}"], [f"a{n}"], {f"a{n}": answer, f"o{n}": other}, {})))
     config = RetrievalConfig()
     assert best_weight(rows, config) == 1.5  # the smallest weight that ranks the answer first
     assert figures(rows, replace(config, lexical_weight=1.0)) == {"hit@1": 0.0, "evidence_recall@5": 1.0}
