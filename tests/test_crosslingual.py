@@ -82,6 +82,36 @@ def test_a_name_the_documents_use_in_another_language_agrees_with_its_translatio
     assert missing_entities(["Afrique"], passage, None) == ["Afrique"]
 
 
+def test_a_question_is_told_by_its_function_words() -> None:
+    from assistant.text import function_language
+
+    assert function_language("Quel est le code projet de l'Initiative conjointe ?") == "fr"
+    assert function_language("¿Cuántas personas respondieron a la encuesta?") == "es"
+    assert function_language("Sa persona u kthyen në Shqipëri?") == "sq"
+    assert function_language("What did the evaluation of the Joint Initiative find?") == "en"
+    assert function_language("Budva meeting date") is None, "no function word"
+    assert function_language("de la") is None, "French or Spanish: a tie"
+
+
+def test_a_french_question_of_words_the_documents_also_hold_agrees_with_their_english(
+    tmp_path: Path,
+) -> None:
+    """Every word of this French question stands in some document (the export's French titles),
+    so none is glossed for search; the English passage that answers still agrees with it."""
+    from assistant.answering.decision import missing_entities
+
+    passage = "The Joint Initiative for migrant protection in the Horn of Africa has project code RT.1354."
+    bridge = CrossLingualBridge(EMBEDDER, tmp_path)
+    title = chunk("Title: Initiative conjointe pour les migrants dans la Corne de l'Afrique, code projet")
+    bridge.add([chunk(passage), chunk(passage, ordinal=1), title])
+    gloss = bridge.gloss("Quel est le code projet de l'Initiative conjointe dans la Corne de l'Afrique ?")
+    assert gloss.added == (), "all its words stand in the documents: searched as asked"
+    assert "horn" in gloss.translations("corne") and "project" in gloss.translations("projet")
+    assert missing_entities(["Corne", "Afrique"], passage, gloss) == []
+    english = bridge.gloss("What is the project code of the Joint Initiative in the Horn of Africa?")
+    assert english.listed == (), "an English question needs no English"
+
+
 def test_a_question_in_a_language_nothing_here_reads_is_refused_saying_so(full_index: Settings) -> None:
     """Swahili has no glossary here and the encoder does not read it: its words find only
     spelling neighbours ("wangapi" -> "wang", "jana" -> "ljubljana"), which once answered with a
