@@ -8,6 +8,8 @@ written from the language and IOM's Glossary on Migration, not from any question
 question word found there is glossed with its English words before the encoder is asked; adding
 a language is adding one file. French has none: the encoder glosses French well, some documents
 are French, and a French list measured on the tuning part lowered French hit@1 (0.89 -> 0.78).
+Country and region names of one word, in French, Spanish and Albanian, come from CLDR
+(`load_places`): the encoder glossed "Érythrée" as "three" by spelling.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
-from assistant.text import fold
+from assistant.text import fold, words
 
 FOLDER = "lexicons"  # beside this module
 # An inflected word the list lacks ("vlerësimeve") is looked up by its longest listed beginning
 # ("vlerësim"): one of at least this many letters, covering at least this share of the word.
 MIN_STEM_LETTERS = 5
 MIN_STEM_SHARE = 0.7
+PLACE_LANGUAGES = ("fr", "es", "sq")  # the languages whose place names are listed besides English
 
 
 class Lexicon:
@@ -34,6 +37,10 @@ class Lexicon:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def entries(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every listed word with its English."""
+        return list(self._entries.items())
 
     def english(self, word: str) -> tuple[str, ...]:
         """The English words for a folded question word: as listed, else by its longest listed
@@ -62,9 +69,27 @@ def parse_lexicon(text: str) -> dict[str, tuple[str, ...]]:
 
 
 @cache
+def load_places() -> Lexicon:
+    """Country and region names of one word in French, Spanish and Albanian with the words of
+    their English names, from CLDR (shipped in babel): "Érythrée" -> eritrea, "Greqisë" (by its
+    listed beginning "greqi") -> greece. A place is as specific as a year: a question about
+    Eritrea is not answered by a line about Ethiopia."""
+    from babel import Locale
+
+    english = Locale("en").territories
+    entries: dict[str, tuple[str, ...]] = {}
+    for language in PLACE_LANGUAGES:
+        for code, name in Locale(language).territories.items():
+            target = english.get(code)
+            if target and len(words(name)) == 1 and fold(name) != fold(target):
+                entries.setdefault(fold(name), tuple(words(target)))
+    return Lexicon(entries)
+
+
+@cache
 def load_lexicon() -> Lexicon:
     """Every language's list shipped with the package, merged (a word in two lists keeps the
-    first file's English, in file-name order)."""
+    first file's English, in file-name order), then the place names (`load_places`)."""
     entries: dict[str, tuple[str, ...]] = {}
     files = sorted(
         (f for f in resources.files("assistant").joinpath(FOLDER).iterdir() if f.name.endswith(".tsv")),
@@ -77,4 +102,6 @@ def load_lexicon() -> Lexicon:
             raise ValueError(f"assistant/{FOLDER}/{file.name}: {exc}") from exc
         for word, english in parsed.items():
             entries.setdefault(word, english)
+    for word, english in load_places().entries():
+        entries.setdefault(word, english)
     return Lexicon(entries)

@@ -143,6 +143,17 @@ def test_capitalised_words_of_a_foreign_question_count_when_the_documents_hold_t
     assert question_entities(gloss.question, gloss, STATS) == ["Budva"]
 
 
+def test_a_place_a_foreign_question_names_is_an_entity_even_when_no_document_holds_it() -> None:
+    """'Érythrée' is in no document (nor 'Eritrea' in these): a question about it is not answered
+    by a line about Ethiopia."""
+    gloss = Gloss("Combien de migrants sont rentrés en Érythrée ?", ("eritrea",),
+                  (("erythree", "eritrea", 1.0),), listed=(("migrants", "migrant"),))  # fmt: skip
+    entities = question_entities(gloss.question, gloss, STATS)
+    assert entities == ["Érythrée"]
+    assert missing_entities(entities, "IOM Ethiopia helped 300 migrants return.", gloss) == ["Érythrée"]
+    assert missing_entities(entities, "In Eritrea, 40 migrants returned.", gloss) == []
+
+
 def test_a_month_of_a_foreign_question_must_agree_in_any_language() -> None:
     gloss = Gloss("¿Cuántas quejas recibió la OIM en noviembre de 2023?", ("complaints",),
                   (("quejas", "complaints", 1.0),), listed=(("recibio", "received"),))  # fmt: skip

@@ -35,6 +35,9 @@ def test_the_shipped_lists_cover_spanish_and_albanian() -> None:
     assert lexicon.english("kufitare") == ("border",)  # Albanian
     assert "returnees" in lexicon.english("retornados")  # Spanish
     assert lexicon.english("traite") == (), "no French list: the encoder glosses French"
+    assert lexicon.english("erythree") == ("eritrea",), "but place names (CLDR's) in all three"
+    assert lexicon.english("greqise") == ("greece",), "Albanian 'of Greece', by its beginning"
+    assert "netherlands" not in lexicon.english("paises"), "a word of a longer name is no place"
 
 
 @pytest.mark.integration

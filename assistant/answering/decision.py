@@ -30,6 +30,7 @@ from assistant.answering.facts import STATED, YEAR
 from assistant.answering.fitted import DECISION, LogisticModel, load_model
 from assistant.crosslingual import Gloss
 from assistant.lexical import stem, terms
+from assistant.lexicon import load_places
 from assistant.notices import service_text
 from assistant.text import MONTHS, STOPWORDS, fold, is_acronym, words
 
@@ -86,8 +87,9 @@ def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics)
     A capitalised question word (not the first) is a name when the documents write it
     capitalised inside sentences most of the time ("Ethiopia", not "Division"), or when no
     document holds it at all in an English question ("Eritrea" may be missing from them). In a
-    question in another language (one with glossed words), a word counts only through what the
-    documents hold, as written or through a gloss: "Budva" does, "Qendra" is a common noun."""
+    question in another language (one with glossed words), a capitalised word counts when the
+    documents write it as a name ("Budva") or when it names a country or region ("Érythrée",
+    `lexicon.load_places`); "Qendra" is a common noun."""
     foreign = gloss is not None and bool(gloss.translated)
     found: list[str] = []
     tokens = list(_ENTITY.finditer(question))
@@ -108,7 +110,8 @@ def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics)
         elif foreign:
             # a month is as specific as a year: "noviembre de 2023" is not October's figure
             month = folded in MONTHS and len(folded) >= 4
-            if acronym or month or (capitalised and any(stats.is_name(v) for v in as_written)):
+            named = any(stats.is_name(v) for v in as_written) or bool(load_places().english(folded))
+            if acronym or month or (capitalised and named):
                 found.append(token)
         elif acronym or (capitalised and (not known or any(stats.is_name(v) for v in variants))):
             found.append(token)
