@@ -16,7 +16,8 @@ pytestmark = pytest.mark.unit
 RECORD = (
     "Title: Climate Security in the Pacific Project\n"
     "File URL: https://evaluation.iom.int/sites/docs/Final%20Evaluation_Climate%20Security.pdf\n"
-    "Countries Covered: Kiribati, Marshall Islands"
+    "Countries Covered: Kiribati, Marshall Islands\n"
+    "Evaluation Period From Date: 2021-03-01"
 )
 
 
@@ -37,4 +38,12 @@ def test_a_line_of_web_addresses_answers_only_a_question_asking_for_a_link() -> 
     )
     assert any(
         "https://" in s for s in read("Where can I download the Climate Security in the Pacific evaluation?")
+    )
+
+
+def test_a_record_line_answers_the_question_that_names_its_field() -> None:
+    """The question need not say every word of the field's name ("Evaluation Period From Date"),
+    only the words that weigh most: "period"."""
+    assert read("What period did the Climate Security in the Pacific evaluation cover?")[0].startswith(
+        "Evaluation Period"
     )

@@ -148,7 +148,12 @@ class SentenceReader:
                     continue
                 held = set(terms(sentence))
                 key = set(terms(field.group(1))) if field else set()
-                asked = bool(key) and (key <= question_terms or (wanted == "name" and bool(key & _ROLE_KEYS)))
+                # the field the question names: it holds half the weight (IDF) of the field's
+                # name or more ("what period" names "Evaluation Period From Date")
+                named = math.fsum(weights[t] for t in key & question_terms) >= 0.5 * math.fsum(
+                    self.stats.idf(t) for t in key
+                )
+                asked = bool(key) and (named or (wanted == "name" and bool(key & _ROLE_KEYS)))
                 features = {
                     "meaning": passage.score,
                     "words": math.fsum(weights[t] for t in held & question_terms) / total,
