@@ -39,9 +39,24 @@ def stem(word: str) -> str:
     return word
 
 
+_ELISIONS = frozenset("l d qu j n s c m t".split())  # French "l'initiative", "d'origine"
+
+
+def bare(word: str) -> str:
+    """A folded word without a French elision ("l'initiative") or an English possessive
+    ("ethiopia's"): "Ethiopia's office" is about Ethiopia."""
+    for mark in "'’":
+        head, found, tail = word.partition(mark)
+        if found and head in _ELISIONS and tail:
+            word = tail
+        elif found and tail == "s":
+            word = head
+    return word
+
+
 def terms(text: str) -> list[str]:
-    """Index terms: folded words without stop words, lightly stemmed."""
-    return [stem(word) for word in words(text) if word not in STOPWORDS]
+    """Index terms: folded words without stop words, elisions or possessives, lightly stemmed."""
+    return [stem(bare(word)) for word in words(text) if word not in STOPWORDS]
 
 
 def covered(text: str, by: str) -> float:

@@ -129,6 +129,12 @@ def test_a_line_about_another_country_or_year_does_not_agree() -> None:
     assert unknown_entities(["Eritrea", "Ethiopia"], None, STATS) == ["Eritrea"]
 
 
+def test_an_entity_stands_in_a_compound_or_a_possessive() -> None:
+    assert missing_entities(["Asia"], "The Asia-Pacific RDH processed 40 requests.") == []
+    assert missing_entities(["Ethiopia"], "IOM Ethiopia’s overview for January–June 2023") == []
+    assert missing_entities(["Eritrea"], "IOM Ethiopia’s overview") == ["Eritrea"]
+
+
 def test_an_entity_agrees_through_its_gloss() -> None:
     gloss = Gloss("¿Qué hizo la OIM en Budva?", ("hizo", "iom"), (("oim", "iom", 0.82), ("hizo", "did", 0.8)))
     entities = question_entities(gloss.question, gloss, STATS)

@@ -89,6 +89,19 @@ def test_bm25_finds_codes_and_forgets_removed_chunks() -> None:
 
 
 @pytest.mark.unit
+def test_bm25_reads_a_possessive_or_a_french_elision_as_the_word_itself() -> None:
+    index = LexicalIndex()
+    index.add([
+        chunk("a", "IOM Ethiopia’s complaints and feedback overview for January–June 2023."),
+        chunk("b", "Le rapport de l'Initiative conjointe sur la Corne de l'Afrique."),
+        chunk("c", "Complaints received by the Türkiye office."),
+    ])  # fmt: skip
+    assert index.search("complaints in Ethiopia", 3)[0][0].chunk_id == "a"
+    assert index.search("Quel rapport sur l’Afrique ?", 3)[0][0].chunk_id == "b"
+    assert index.search("initiative", 3)[0][0].chunk_id == "b"
+
+
+@pytest.mark.unit
 def test_bm25_scores_for_a_reader_are_those_of_an_index_without_the_documents_hidden_from_them() -> None:
     """A hidden document's words and length would shift every score (and, with BM25 weighing most
     in the fusion, the order): a reader from whom it is hidden gets an index without it."""

@@ -130,8 +130,9 @@ def _variants(entity: str, gloss: Gloss | None) -> set[str]:
 
 
 def missing_entities(entities: Sequence[str], passage: str, gloss: Gloss | None = None) -> list[str]:
-    """The entities of which neither the words nor a gloss stand in the passage."""
-    present = set(terms(passage)) | {stem(w) for w in words(passage)}
+    """The entities of which neither the words nor a gloss stand in the passage (a part of a
+    compound counts: "Asia" stands in "Asia-Pacific")."""
+    present = set(terms(passage)) | {stem(p) for w in words(passage) for p in {w, *re.split(r"[-/]", w)}}
     return [e for e in entities if not (_variants(e, gloss) & present)]
 
 
