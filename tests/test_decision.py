@@ -10,6 +10,7 @@ import pytest
 from assistant.answering.decision import (
     Evidence,
     decide,
+    disagreeing,
     load_decision_model,
     missing_entities,
     off_document,
@@ -127,6 +128,13 @@ def test_a_line_about_another_country_or_year_does_not_agree() -> None:
     assert off_document(entities, "doc-0.txt", None, STATS) == 0.0
     assert off_document(entities, "doc-1.txt", None, STATS) == 1.0, "the Türkiye document"
     assert unknown_entities(["Eritrea", "Ethiopia"], None, STATS) == ["Eritrea"]
+
+
+def test_a_name_in_the_documents_file_name_agrees_with_all_its_passages() -> None:
+    entities = ["Handbook", "Eritrea"]
+    passage = "A steering committee should include at least two ministries."
+    assert disagreeing(entities, passage, "Reintegration_Handbook_Module4.md", None, STATS) == ["Eritrea"]
+    assert disagreeing(entities, passage, "other.md", None, STATS) == entities
 
 
 def test_an_entity_stands_in_a_compound_or_a_possessive() -> None:

@@ -8,8 +8,8 @@ answer only when
 1. it states the kind of fact the question asks for, when that is a date, a number or an
    amount of money (`facts.wanted_kind`, `facts.holds`);
 2. its passage agrees with the question's specific entities: every name, acronym, year and
-   number the question gives stands in the passage (text, title or heading), itself or, for a
-   question in another language, one of its glosses. A line about another country, office or
+   number the question gives stands in the passage (text, title or heading) or its document's
+   file name, itself or, for a question in another language, one of its glosses. A line about another country, office or
    year is never the answer;
 3. a logistic model over the features of `Evidence`, fitted on the tuning part of the
    development set (`python -m evaluation.fit_decision`, stored in `decision.json`), gives a
@@ -145,17 +145,18 @@ def _document_wide(entity: str) -> bool:
 def disagreeing(
     entities: Sequence[str], passage: str, source_id: str, gloss: Gloss | None, stats: TermStatistics
 ) -> list[str]:
-    """The entities a passage does not agree with: a name or number that the passage does not
-    hold, or an acronym or year that neither its document nor the document's file name holds."""
+    """The entities a passage does not agree with: a name or number that neither the passage nor
+    its document's file name holds ("the Reintegration Handbook" agrees with every passage of
+    "IOM_Reintegration_Handbook_Module4.md"), or an acronym or year that neither its document
+    nor the file name holds."""
     in_passage = set(missing_entities(entities, passage, gloss))
     named = set(terms(source_id.replace("_", " ")))
     return [
         e
         for e in entities
         if e in in_passage
-        and not (
-            _document_wide(e)
-            and any(stats.in_source(source_id, v) or v in named for v in _variants(e, gloss))
+        and not any(
+            v in named or (_document_wide(e) and stats.in_source(source_id, v)) for v in _variants(e, gloss)
         )
     ]
 
