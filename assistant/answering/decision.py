@@ -9,8 +9,8 @@ answer only when
    amount of money (`facts.wanted_kind`, `facts.holds`);
 2. its passage agrees with the question's specific entities: every name, acronym, year and
    number the question gives stands in the passage (text, title or heading) or its document's
-   file name, itself or, for a question in another language, one of its glosses. A line about another country, office or
-   year is never the answer;
+   file name, itself or, for a question in another language, one of its glosses. A line about
+   another country, office or year is never the answer;
 3. a logistic model over the features of `Evidence`, fitted on the tuning part of the
    development set (`python -m evaluation.fit_decision`, stored in `decision.json`), gives a
    probability that the documents answer at or above its threshold: the highest threshold whose
