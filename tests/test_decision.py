@@ -94,6 +94,17 @@ def test_a_person_asked_by_their_role_is_answered_by_a_rare_name() -> None:
     assert not holds("person", "Delegations from Bosnia and Herzegovina met.", question, person_name(stats))
 
 
+def test_a_person_asked_by_their_role_is_one_named_beside_that_role() -> None:
+    """The Team Leader quoted in the seed article is not the minister the question asks for."""
+    question = "Which Montenegrin minister opened the meeting in Budva?"
+    assert not holds("person", "declared Donatella Bradić, IOM’s Team Leader.", question)
+    assert holds("person", "The meeting was opened by the Minister of Interior, Filip Adžić.", question)
+    spanish = "¿Quién fue el evaluador del proyecto?"
+    assert holds("person", "Author: Sebastián León Giraldo", spanish), "a report's author is its evaluator"
+    assert holds("person", "Lead evaluator: Melissa Andrade Costa", spanish)
+    assert not holds("person", "Donor: Government of Colombia", spanish)
+
+
 def documents(*texts: str) -> LexicalIndex:
     index = LexicalIndex()
     index.add(

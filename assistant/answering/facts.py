@@ -68,15 +68,25 @@ _ASKS_DAY = re.compile(
 )
 # A person asked by the role they hold: "the name of the consultant", "which minister", "who is
 # the Director General". ("Who funded it?" may be answered by an organisation: a name, below.)
-_ROLE = (
-    r"(?:minister|ministre|ministro|ministri|director|directeur|directrice|directora|drejtor\w*"
-    r"|chief|chef|jefe|jefa|shef\w*|head|consultant|consultante|consultor|consultora|konsulent\w*"
-    r"|coordinator|coordinateur|coordinatrice|coordinador|coordinadora|koordinator\w*|ambassador"
-    r"|ambassadeur|embajador|embajadora|ambasador\w*|president|presidente|presidenti|secretary"
-    r"|secretaire|secretario|secretaria|sekretar\w*|manager|leader|spokesperson|porte-parole|portavoz"
-    r"|mayor|maire|alcalde|alcaldesa|kryetar\w*|officer|evaluator|evaluatrice|evaluateur|evaluador"
-    r"|evaluadora|vleresues\w*)\b"
-)
+# The roles, each as the four languages write it (folded).
+_ROLES = {
+    "minister": r"minister|ministre|ministro|ministri",
+    "director": r"director|directeur|directrice|directora|drejtor\w*",
+    "chief": r"chief|chef|jefe|jefa|shef\w*|head",
+    "consultant": r"consultant|consultante|consultor|consultora|konsulent\w*",
+    "coordinator": r"coordinator|coordinateur|coordinatrice|coordinador|coordinadora|koordinator\w*",
+    "ambassador": r"ambassador|ambassadeur|embajador|embajadora|ambasador\w*",
+    "president": r"president|presidente|presidenti",
+    "secretary": r"secretary|secretaire|secretario|secretaria|sekretar\w*",
+    "manager": r"manager",
+    "leader": r"leader",
+    "spokesperson": r"spokesperson|porte-parole|portavoz",
+    "mayor": r"mayor|maire|alcalde|alcaldesa|kryetar\w*",
+    "officer": r"officer",
+    # an evaluation report's author is its evaluator ("Author: ..." in the repository export)
+    "evaluator": r"evaluator|evaluatrice|evaluateur|evaluador|evaluadora|vleresues\w*|author|auteur|autor\w*",
+}
+_ROLE = "(?:" + "|".join(_ROLES.values()) + r")\b"
 _W = r"[\w'’-]+ "
 _ASKS_PERSON = re.compile(
     rf"\b(?:name of (?:the |an? |its |their )?(?:{_W}){{0,4}}{_ROLE}|which (?:{_W}){{0,2}}{_ROLE}"
@@ -120,6 +130,8 @@ def holds(
     `rare_name` tells a person's name from other capitalised words ("Laura" from "Division"): a
     word the documents write capitalised and seldom. Without it any capitalised word will do.
     """
+    if kind == "person" and not _names_role_asked(sentence, question):
+        return False
     if kind == "person" and rare_name is not None:
         asked, countries = set(words(question)), _country_words()
         capitalised = (fold(w) for w in _PERSON_WORD.findall(sentence))
@@ -136,6 +148,20 @@ def holds(
         numbers = set(_NUMBER.findall(DATE.sub(" ", _FOOTNOTE.sub(" ", sentence))))
         return bool(numbers - set(_NUMBER.findall(question)))
     return False
+
+
+def _names_role_asked(sentence: str, question: str) -> bool:
+    """Whether a sentence names the role by which the question asks for a person, in any of the
+    languages ("which minister": "Minister of Interior"; "the evaluator": "Lead evaluator"). A
+    name beside another role answers another question: the Team Leader is not the minister."""
+    asked = _ASKS_PERSON.search(fold(question).strip().lstrip("¿¡"))
+    if asked is None:
+        return True
+    said = fold(sentence)
+    for pattern in _ROLES.values():
+        if re.search(rf"\b(?:{pattern})", asked.group(0)):
+            return bool(re.search(rf"\b(?:{pattern})", said))
+    return True
 
 
 @functools.cache
