@@ -59,6 +59,8 @@ def test_a_footnote_mark_is_no_count() -> None:
     question = "How many staff positions were cut?"
     assert not holds("number", "a reduction of staff was found.31 In general, informants agreed", question)
     assert not holds("number", "an important responsibility 30 According to IOM officers", question)
+    assert not holds("number", "1 Formal title: Facility on Sustainable and Dignified Return", question)
+    assert holds("number", "12 KIIs were held in Türkiye.", question), "a count opening a sentence"
     assert holds("number", "The office cut 30 positions.", question)
     assert holds("number", "In total 45 In-person interviews were held.", question)
 

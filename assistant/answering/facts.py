@@ -35,7 +35,8 @@ _AMOUNT = re.compile(
 # A footnote mark is no count: glued to a sentence's last word ("found.31 In general") or between
 # a word and the next sentence's opening word ("an important responsibility 30 According to").
 _FOOTNOTE = re.compile(
-    r"(?<=[a-z][.,;”\"’)])\d{1,3}\b"
+    r"^\d{1,3}(?= [A-Z][a-z])"  # or opening a footnote's own line ("17 Case studies 1 and 2 ...")
+    r"|(?<=[a-z][.,;”\"’)])\d{1,3}\b"
     r"|(?<=[a-z]) \d{1,3}(?= (?:The|In|This|These|It|However|According|As|While|Lastly|Following)\b(?!-))"
 )
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
