@@ -35,7 +35,7 @@ import numpy as np
 from assistant.documents import Chunk
 from assistant.embedder import Embedder
 from assistant.lexical import stem
-from assistant.lexicon import Lexicon
+from assistant.lexicon import Lexicon, place_equivalents
 from assistant.settings import DEFAULT_COMPUTE_THREADS
 from assistant.spelling import SpellingIndex
 from assistant.text import STOPWORDS, fold, function_language, is_acronym, words
@@ -255,6 +255,8 @@ class CrossLingualBridge:
             english = self.lexicon.english(word) if self.lexicon is not None else ()
             english = english or tuple(target for target, _ in self._closest(row, crowding))
             equivalents += [(word, target) for target in english if target != word]
+        # A place named in several words ("Países Bajos") agrees with its English ("Netherlands").
+        equivalents += place_equivalents(question)
         listed_too = tuple(dict.fromkeys(equivalents))
         # A function word of English, French or Spanish, or a word a glossary lists, says the
         # question is in a language read here, however many of its words the documents or the

@@ -14,11 +14,12 @@ Country and region names of one word, in French, Spanish and Albanian, come from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 
-from assistant.text import fold, words
+from assistant.text import STOPWORDS, fold, words
 
 FOLDER = "lexicons"  # beside this module
 # An inflected word the list lacks ("vlerësimeve") is looked up by its longest listed beginning
@@ -68,22 +69,56 @@ def parse_lexicon(text: str) -> dict[str, tuple[str, ...]]:
     return entries
 
 
-@cache
-def load_places() -> Lexicon:
-    """Country and region names of one word in French, Spanish and Albanian with the words of
-    their English names, from CLDR (shipped in babel): "Érythrée" -> eritrea, "Greqisë" (by its
-    listed beginning "greqi") -> greece. A place is as specific as a year: a question about
-    Eritrea is not answered by a line about Ethiopia."""
+def _place_names() -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Country and region names in French, Spanish and Albanian, folded, with the words of their
+    English names, from CLDR (shipped in babel); those written as in English left out."""
     from babel import Locale
 
     english = Locale("en").territories
-    entries: dict[str, tuple[str, ...]] = {}
     for language in PLACE_LANGUAGES:
         for code, name in Locale(language).territories.items():
             target = english.get(code)
-            if target and len(words(name)) == 1 and fold(name) != fold(target):
-                entries.setdefault(fold(name), tuple(words(target)))
+            if target and fold(name) != fold(target):
+                yield fold(name), tuple(w for w in words(target) if w not in STOPWORDS)
+
+
+@cache
+def load_places() -> Lexicon:
+    """Country and region names of one word with their English: "Érythrée" -> eritrea, "Greqisë"
+    (by its listed beginning "greqi") -> greece. A place is as specific as a year: a question
+    about Eritrea is not answered by a line about Ethiopia."""
+    entries: dict[str, tuple[str, ...]] = {}
+    for name, english in _place_names():
+        if len(words(name)) == 1:
+            entries.setdefault(name, english)
     return Lexicon(entries)
+
+
+@cache
+def _place_phrases() -> list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]]:
+    """Names of more than one word: how to find each in a folded question, its words, and the
+    words of its English name."""
+    found = []
+    for name, english in dict(_place_names()).items():
+        own = tuple(p for p in re.split(r"[\s\-/'’]+", name) if p and p not in STOPWORDS)
+        if len(words(name)) > 1 and own:
+            pattern = re.escape(name).replace("’", "['’]")  # either apostrophe
+            found.append((re.compile(rf"\b{pattern}\b"), own, english))
+    return found
+
+
+def place_equivalents(question: str) -> list[tuple[str, str]]:
+    """The words of the place names of several words a question gives, each with the English
+    name's words: "Países Bajos" -> (paises, netherlands), (bajos, netherlands); "Asie du
+    Sud-Est" -> (sud, southeast), (sud, asia) ..."""
+    folded = fold(question)
+    return [
+        (word, target)
+        for pattern, own, english in _place_phrases()
+        if pattern.search(folded)
+        for word in own
+        for target in english
+    ]
 
 
 @cache

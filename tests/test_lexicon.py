@@ -40,6 +40,17 @@ def test_the_shipped_lists_cover_spanish_and_albanian() -> None:
     assert "netherlands" not in lexicon.english("paises"), "a word of a longer name is no place"
 
 
+def test_a_place_named_in_several_words_agrees_with_its_english_name() -> None:
+    from assistant.lexicon import place_equivalents
+
+    assert set(place_equivalents("¿Quién evaluó el proyecto de los Países Bajos en Irak?")) == {
+        ("paises", "netherlands"),
+        ("bajos", "netherlands"),
+    }
+    assert ("dominicaine", "dominican") in place_equivalents("Le dialogue avec la République dominicaine")
+    assert place_equivalents("¿Qué países cubrió la evaluación?") == [], "countries, no place"
+
+
 @pytest.mark.integration
 def test_the_bridge_glosses_from_the_list_before_the_encoder(tmp_path: Path) -> None:
     text = "The border police meeting was funded by Denmark."
