@@ -150,6 +150,17 @@ def test_a_name_in_the_documents_file_name_agrees_with_all_its_passages() -> Non
     assert disagreeing(entities, passage, "other.md", None, STATS) == entities
 
 
+def test_a_record_is_a_document_of_its_own() -> None:
+    """A year the export holds in other rows, or in its file name, does not make a row agree."""
+    stats = documents("Reported Year: 2022 Region: Europe")
+    row = "Reported Year: 2021 Region: Darien Total Dead and Missing: 1"
+    assert disagreeing(["2022"], row, "doc-0.txt", None, stats) == [], "a year of the document will do"
+    assert disagreeing(["2022"], row, "doc-0.txt", None, stats, record=True) == ["2022"]
+    assert disagreeing(["2021"], "Region: Europe", "export_2021-09-05.csv", None, stats, record=True) == [
+        "2021"
+    ]
+
+
 def test_an_entity_stands_in_a_compound_or_a_possessive() -> None:
     assert missing_entities(["Asia"], "The Asia-Pacific RDH processed 40 requests.") == []
     assert missing_entities(["Ethiopia"], "IOM Ethiopia’s overview for January–June 2023") == []

@@ -143,19 +143,28 @@ def _document_wide(entity: str) -> bool:
 
 
 def disagreeing(
-    entities: Sequence[str], passage: str, source_id: str, gloss: Gloss | None, stats: TermStatistics
+    entities: Sequence[str],
+    passage: str,
+    source_id: str,
+    gloss: Gloss | None,
+    stats: TermStatistics,
+    *,
+    record: bool = False,
 ) -> list[str]:
     """The entities a passage does not agree with: a name or number that neither the passage nor
     its document's file name holds ("the Reintegration Handbook" agrees with every passage of
     "IOM_Reintegration_Handbook_Module4.md"), or an acronym or year that neither its document
-    nor the file name holds."""
-    in_passage = set(missing_entities(entities, passage, gloss))
+    nor the file name holds. A record (a CSV row) is a document of its own: what the question
+    gives must stand in the row ("in 2022" is not met by the export's other rows, nor by the
+    export's date in its file name)."""
+    in_passage = missing_entities(entities, passage, gloss)
+    if record:
+        return in_passage
     named = set(terms(source_id.replace("_", " ")))
     return [
         e
-        for e in entities
-        if e in in_passage
-        and not any(
+        for e in in_passage
+        if not any(
             v in named or (_document_wide(e) and stats.in_source(source_id, v)) for v in _variants(e, gloss)
         )
     ]

@@ -221,7 +221,15 @@ class SentenceReader:
         unknown = unknown_entities(entities, gloss, stats)
         read = passages[: cfg.passages]
         gaps = [
-            disagreeing(entities, p.chunk.embedding_text(), p.chunk.source_id, gloss, stats) for p in read
+            disagreeing(
+                entities,
+                p.chunk.embedding_text(),
+                p.chunk.source_id,
+                gloss,
+                stats,
+                record=p.chunk.format == "csv",
+            )
+            for p in read
         ]
 
         rare_name = person_name(stats)
