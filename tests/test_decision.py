@@ -82,6 +82,8 @@ def test_a_person_asked_by_their_role_is_answered_by_a_rare_name() -> None:
         "Who is the current Director General of IOM?",
         "¿Quién es el jefe de misión de la OIM en Haití?",
         "Quel est le nom du consultant ?",
+        "Si quhet Koordinatori i Qendrës Rajonale?",  # Albanian: what is the coordinator called
+        "¿Cómo se llama la coordinadora del proyecto?",
     ):
         assert wanted_kind(question) == "person", question
     assert wanted_kind("Who funded the project?") == "name", "an organisation may answer"

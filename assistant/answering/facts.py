@@ -97,7 +97,10 @@ _ASKS_PERSON = re.compile(
     rf"|nombre (?:del |de la )(?:{_W}){{0,3}}{_ROLE}|que (?:{_W}){{0,1}}{_ROLE}"
     rf"|quien (?:es|era|fue) (?:el |la )(?:{_W}){{0,3}}{_ROLE}"
     rf"|emri i (?:{_W}){{0,3}}{_ROLE}|kush (?:eshte|ishte) (?:{_W}){{0,3}}{_ROLE}"
-    rf"|cili (?:{_W}){{0,1}}{_ROLE})"
+    rf"|cili (?:{_W}){{0,1}}{_ROLE}"
+    # "what is ... called": comment s'appelle, cómo se llama, si quhet
+    rf"|comment s'appelle (?:{_W}){{0,3}}{_ROLE}|como se llama (?:{_W}){{0,3}}{_ROLE}"
+    rf"|si quhet (?:{_W}){{0,3}}{_ROLE})"
 )
 _ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\b")
 
