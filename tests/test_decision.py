@@ -150,6 +150,7 @@ def test_a_name_in_the_documents_file_name_agrees_with_all_its_passages() -> Non
     passage = "A steering committee should include at least two ministries."
     assert disagreeing(entities, passage, "Reintegration_Handbook_Module4.md", None, STATS) == ["Eritrea"]
     assert disagreeing(entities, passage, "other.md", None, STATS) == entities
+    assert disagreeing(["RD"], passage, "OIM_PNUD_Haiti-RD_Dialogue_2025.pdf", None, STATS) == [], "a part"
 
 
 def test_a_record_is_a_document_of_its_own() -> None:

@@ -132,7 +132,7 @@ def _variants(entity: str, gloss: Gloss | None) -> set[str]:
 def missing_entities(entities: Sequence[str], passage: str, gloss: Gloss | None = None) -> list[str]:
     """The entities of which neither the words nor a gloss stand in the passage (a part of a
     compound counts: "Asia" stands in "Asia-Pacific")."""
-    present = set(terms(passage)) | {stem(p) for w in words(passage) for p in {w, *re.split(r"[-/]", w)}}
+    present = _held(passage)
     return [e for e in entities if not (_variants(e, gloss) & present)]
 
 
@@ -140,6 +140,12 @@ def _document_wide(entity: str) -> bool:
     """Acronyms and years: documents define an acronym once and then say "the programme", and
     give a report's year on its cover, so these need only stand in the passage's document."""
     return is_acronym(entity) or bool(re.fullmatch(YEAR, entity))
+
+
+def _held(text: str) -> set[str]:
+    """A text's index terms, and its words and their parts as index terms ("asia-pacific",
+    "asia", "pacific")."""
+    return set(terms(text)) | {stem(p) for w in words(text) for p in {w, *re.split(r"[-/]", w)}}
 
 
 def disagreeing(
@@ -160,7 +166,7 @@ def disagreeing(
     in_passage = missing_entities(entities, passage, gloss)
     if record:
         return in_passage
-    named = set(terms(source_id.replace("_", " ")))
+    named = _held(source_id.replace("_", " "))  # "Haiti-RD" holds "RD"
     return [
         e
         for e in in_passage
