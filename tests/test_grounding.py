@@ -74,7 +74,7 @@ def test_citation_numbers_matching_no_passage_are_dropped(guard: GroundingGuard)
 def test_backed_is_the_rule_check_keeps_a_sentence_by(guard: GroundingGuard) -> None:
     passages = [SEED_PASSAGE, OTHER_PASSAGE]
     paraphrase = (
-        "Denmark's Ministry of Foreign Affairs paid for the projects, which supported police cooperation."
+        "The Ministry of Foreign Affairs of Denmark paid the bills for the projects and backed their aims."
     )
     assert not guard.support(paraphrase, SEED_PASSAGE).supported, "words alone do not decide it"
     claims, _ = parse_claims(f"{paraphrase} [1] The meeting took place in Brindisi, Italy [1].", 2)
