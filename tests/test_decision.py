@@ -61,6 +61,8 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert not holds("number", "an important responsibility 30 According to IOM officers", question)
     assert not holds("number", "1 Formal title: Facility on Sustainable and Dignified Return", question)
     assert holds("number", "12 KIIs were held in Türkiye.", question), "a count opening a sentence"
+    assert not holds("number", "Checklist for protection during COVID-19.", question), "a name's number"
+    assert not holds("number", "Instruction IN/285 applies.", question), "a code's number"
     assert holds("number", "The office cut 30 positions.", question)
     assert holds("number", "In total 45 In-person interviews were held.", question)
 

@@ -22,8 +22,8 @@ _DAY = re.compile(
     r"|\b\d{1,2}[/.]\d{1,2}[/.](?:\d\d){1,2}\b|\b(?:19|20)\d\d-\d\d-\d\d\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(
-    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+_NUMBER = re.compile(  # a count; not the number of a name or code ("COVID-19", "IN/285")
+    r"(?<![^\W\d_][-/])\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
     r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
     re.IGNORECASE,
 )
