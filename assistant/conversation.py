@@ -22,7 +22,7 @@ _FOLLOW_UP = re.compile(
 
 def is_follow_up(question: str) -> bool:
     """Short questions that point back at the conversation."""
-    return len(terms(question)) <= 6 and bool(_FOLLOW_UP.search(question.strip()))
+    return len(terms(question)) <= 6 and bool(_FOLLOW_UP.search(question.strip().lstrip("¿¡")))
 
 
 def previous_user_question(history: Sequence[Message]) -> str | None:

@@ -26,8 +26,9 @@ QUESTION_TEXTS: dict[str, str] = {
 }
 
 
-def check_question(question: str) -> str:
-    """The question, trimmed; InvalidQuestionError naming the problem if it cannot be asked."""
+def check_question(question: str, *, follow_up: bool = False) -> str:
+    """The question, trimmed; InvalidQuestionError naming the problem if it cannot be asked. A
+    follow-up may be all function words ("When was it done?"): the conversation says what."""
     if not isinstance(question, str):
         raise InvalidQuestionError(QUESTION_TEXTS["question.not_text"])
     if _CONTROL.search(question):
@@ -38,6 +39,6 @@ def check_question(question: str) -> str:
     if len(text) > MAX_QUESTION_CHARS:
         message = QUESTION_TEXTS["question.too_long"].format(length=len(text), limit=MAX_QUESTION_CHARS)
         raise InvalidQuestionError(message)
-    if not terms(text):
+    if not terms(text) and not follow_up:
         raise InvalidQuestionError(QUESTION_TEXTS["question.no_words"])
     return text

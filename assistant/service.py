@@ -123,7 +123,7 @@ class AssistantService:
     ) -> Iterator[StreamEvent]:
         """Answer one question as events: text as it is produced, then the verified answer."""
         started = time.perf_counter()
-        question = check_question(question)
+        question = check_question(question, follow_up=bool(history))
         provider_name = provider or self.settings.llm_provider
         answerer = self._answerer(provider_name)
         self._require_index()

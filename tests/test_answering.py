@@ -98,6 +98,12 @@ def test_follow_up_question_uses_the_conversation(service: AssistantService) -> 
     assert "Border Police" in third.standalone_question
     assert "North Macedonia" in third.answer
 
+    # a follow-up of function words only, and a Spanish one opening with "¿Y"
+    assert "Border Police" in service.ask("When was it done?", history=history).standalone_question
+    assert "Border Police" in service.ask("¿Y quién lo financió?", history=history).standalone_question
+    with pytest.raises(InvalidQuestionError):
+        service.ask("When was it done?")  # nothing to read it against
+
 
 def test_metadata_filter_restricts_sources(service: AssistantService) -> None:
     only_md = ChunkFilter(formats=("markdown",))

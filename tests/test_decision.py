@@ -63,6 +63,8 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert holds("number", "12 KIIs were held in Türkiye.", question), "a count opening a sentence"
     assert not holds("number", "Checklist for protection during COVID-19.", question), "a name's number"
     assert not holds("number", "Instruction IN/285 applies.", question), "a code's number"
+    assert not holds("number", "as in Security Council Resolution 1244 (1999).", question), "a label"
+    assert holds("number", "Figure 8 shows that 40 positions were cut.", question)
     assert holds("number", "The office cut 30 positions.", question)
     assert holds("number", "In total 45 In-person interviews were held.", question)
 

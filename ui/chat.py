@@ -114,16 +114,16 @@ class ChatCallbacks:
         after (a citation followed at once keeps its highlight and the focus); the status line
         says the answer once, complete."""
         say = Messages(negotiate(None, language))
+        history = [
+            m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
+        ][-MAX_HISTORY_MESSAGES:]  # as much of the conversation as the API takes
         try:
-            question = check_question(question)
+            question = check_question(question, follow_up=bool(history))
         except InvalidQuestionError as exc:
             alert = status_line(public_detail(exc, say), alert=True)
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), alert, gr.skip()
             return
         base = self.base_url(request)
-        history = [
-            m for t in turns if t.answer for m in (("user", t.question), ("assistant", t.answer["answer"]))
-        ][-MAX_HISTORY_MESSAGES:]  # as much of the conversation as the API takes
         turns = [*_forget_passages(turns), Turn(question)]
         yield (
             chat_messages(turns, say),

@@ -39,6 +39,13 @@ _FOOTNOTE = re.compile(
     r"|(?<=[a-z][.,;”\"’)])\d{1,3}\b"
     r"|(?<=[a-z]) \d{1,3}(?= (?:The|In|This|These|It|However|According|As|While|Lastly|Following)\b(?!-))"
 )
+# A number that labels a part of a document or a text is no count either: "Figure 8",
+# "Resolution 1244", "Module 4", "Recommendation 6".
+_LABEL = re.compile(
+    r"\b(?:figure|fig\.|table|annex|appendix|section|chapter|module|article|resolution|recommendation"
+    r"|page|p\.|case study|step|phase|objective|component|item|no\.|number|n°)\s*#?\s*\d[\d.]*",
+    re.IGNORECASE,
+)
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 _PERSON_WORD = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]+|\b[A-ZÀ-Þ]{4,}\b")  # "Laura", "BOUCSEIN"
 # Kinds of fact whose absence from a sentence is plain to see, as a reply names them.
@@ -149,7 +156,7 @@ def holds(
     if kind == "day":
         return bool(set(_DAY.findall(sentence)) - set(_DAY.findall(question)))
     if kind == "number":  # a count: a number that is not a date or a year, nor in the question
-        numbers = set(_NUMBER.findall(DATE.sub(" ", _FOOTNOTE.sub(" ", sentence))))
+        numbers = set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", _FOOTNOTE.sub(" ", sentence)))))
         return bool(numbers - set(_NUMBER.findall(question)))
     return False
 
