@@ -7,6 +7,7 @@ import unicodedata
 
 from assistant.errors import InvalidQuestionError
 from assistant.lexical import terms
+from assistant.text import words
 
 MAX_QUESTION_CHARS = 2000  # a question, as asked or rewritten to stand alone
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -28,7 +29,8 @@ QUESTION_TEXTS: dict[str, str] = {
 
 def check_question(question: str, *, follow_up: bool = False) -> str:
     """The question, trimmed; InvalidQuestionError naming the problem if it cannot be asked. A
-    follow-up may be all function words ("When was it done?"): the conversation says what."""
+    follow-up may be all function words ("When was it done?"): the conversation says what; but
+    not without words ("???")."""
     if not isinstance(question, str):
         raise InvalidQuestionError(QUESTION_TEXTS["question.not_text"])
     if _CONTROL.search(question):
@@ -39,6 +41,6 @@ def check_question(question: str, *, follow_up: bool = False) -> str:
     if len(text) > MAX_QUESTION_CHARS:
         message = QUESTION_TEXTS["question.too_long"].format(length=len(text), limit=MAX_QUESTION_CHARS)
         raise InvalidQuestionError(message)
-    if not terms(text) and not follow_up:
+    if not terms(text) and not (follow_up and words(text)):
         raise InvalidQuestionError(QUESTION_TEXTS["question.no_words"])
     return text

@@ -103,6 +103,8 @@ def test_follow_up_question_uses_the_conversation(service: AssistantService) -> 
     assert "Border Police" in service.ask("¿Y quién lo financió?", history=history).standalone_question
     with pytest.raises(InvalidQuestionError):
         service.ask("When was it done?")  # nothing to read it against
+    with pytest.raises(InvalidQuestionError):
+        service.ask("???", history=history)  # no words at all
 
 
 def test_metadata_filter_restricts_sources(service: AssistantService) -> None:
