@@ -15,7 +15,7 @@ Country and region names of one word, in French, Spanish and Albanian, come from
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 
@@ -69,17 +69,20 @@ def parse_lexicon(text: str) -> dict[str, tuple[str, ...]]:
     return entries
 
 
-def _place_names() -> Iterator[tuple[str, tuple[str, ...]]]:
+@cache
+def _place_names() -> dict[str, tuple[str, ...]]:
     """Country and region names in French, Spanish and Albanian, folded, with the words of their
     English names, from CLDR (shipped in babel); those written as in English left out."""
     from babel import Locale
 
     english = Locale("en").territories
+    names: dict[str, tuple[str, ...]] = {}
     for language in PLACE_LANGUAGES:
         for code, name in Locale(language).territories.items():
             target = english.get(code)
             if target and fold(name) != fold(target):
-                yield fold(name), tuple(w for w in words(target) if w not in STOPWORDS)
+                names.setdefault(fold(name), tuple(w for w in words(target) if w not in STOPWORDS))
+    return names
 
 
 @cache
@@ -87,11 +90,7 @@ def load_places() -> Lexicon:
     """Country and region names of one word with their English: "Érythrée" -> eritrea, "Greqisë"
     (by its listed beginning "greqi") -> greece. A place is as specific as a year: a question
     about Eritrea is not answered by a line about Ethiopia."""
-    entries: dict[str, tuple[str, ...]] = {}
-    for name, english in _place_names():
-        if len(words(name)) == 1:
-            entries.setdefault(name, english)
-    return Lexicon(entries)
+    return Lexicon({name: english for name, english in _place_names().items() if len(words(name)) == 1})
 
 
 @cache
@@ -99,7 +98,7 @@ def _place_phrases() -> list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, 
     """Names of more than one word: how to find each in a folded question, its words, and the
     words of its English name."""
     found = []
-    for name, english in dict(_place_names()).items():
+    for name, english in _place_names().items():
         own = tuple(p for p in re.split(r"[\s\-/'’]+", name) if p and p not in STOPWORDS)
         if len(words(name)) > 1 and own:
             pattern = re.escape(name).replace("’", "['’]")  # either apostrophe

@@ -113,6 +113,10 @@ def test_a_person_asked_by_their_role_is_one_named_beside_that_role() -> None:
     assert not holds("person", "Donor: Government of Colombia", spanish)
 
 
+def passage_of(text: str, source_id: str, format: str = "text") -> Chunk:
+    return Chunk(chunk_id="p", source_id=source_id, text=text, title="", format=format, ordinal=0)
+
+
 def documents(*texts: str) -> LexicalIndex:
     index = LexicalIndex()
     index.add(
@@ -152,20 +156,24 @@ def test_a_line_about_another_country_or_year_does_not_agree() -> None:
 def test_a_name_in_the_documents_file_name_agrees_with_all_its_passages() -> None:
     entities = ["Handbook", "Eritrea"]
     passage = "A steering committee should include at least two ministries."
-    assert disagreeing(entities, passage, "Reintegration_Handbook_Module4.md", None, STATS) == ["Eritrea"]
-    assert disagreeing(entities, passage, "other.md", None, STATS) == entities
-    assert disagreeing(["RD"], passage, "OIM_PNUD_Haiti-RD_Dialogue_2025.pdf", None, STATS) == [], "a part"
+    assert disagreeing(entities, passage_of(passage, "Reintegration_Handbook_Module4.md"), None, STATS) == [
+        "Eritrea"
+    ]
+    assert disagreeing(entities, passage_of(passage, "other.md"), None, STATS) == entities
+    haiti = passage_of(passage, "OIM_PNUD_Haiti-RD_Dialogue_2025.pdf")
+    assert disagreeing(["RD"], haiti, None, STATS) == [], "a part"
 
 
 def test_a_record_is_a_document_of_its_own() -> None:
     """A year the export holds in other rows, or in its file name, does not make a row agree."""
     stats = documents("Reported Year: 2022 Region: Europe")
     row = "Reported Year: 2021 Region: Darien Total Dead and Missing: 1"
-    assert disagreeing(["2022"], row, "doc-0.txt", None, stats) == [], "a year of the document will do"
-    assert disagreeing(["2022"], row, "doc-0.txt", None, stats, record=True) == ["2022"]
-    assert disagreeing(["2021"], "Region: Europe", "export_2021-09-05.csv", None, stats, record=True) == [
-        "2021"
-    ]
+    assert disagreeing(["2022"], passage_of(row, "doc-0.txt"), None, stats) == [], (
+        "a year of the document will do"
+    )
+    assert disagreeing(["2022"], passage_of(row, "doc-0.txt", "csv"), None, stats) == ["2022"]
+    europe = passage_of("Region: Europe", "export_2021-09-05.csv", "csv")
+    assert disagreeing(["2021"], europe, None, stats) == ["2021"]
 
 
 def test_an_entity_stands_in_a_compound_or_a_possessive() -> None:

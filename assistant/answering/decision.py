@@ -29,6 +29,7 @@ from typing import Protocol
 from assistant.answering.facts import STATED, YEAR
 from assistant.answering.fitted import DECISION, LogisticModel, load_model
 from assistant.crosslingual import Gloss
+from assistant.documents import Chunk
 from assistant.lexical import stem, terms
 from assistant.lexicon import load_places
 from assistant.notices import service_text
@@ -118,9 +119,14 @@ def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics)
     return list(dict.fromkeys(found))
 
 
+def _word_parts(text: str) -> set[str]:
+    """A text's words, folded, and the parts of its compounds ("asia-pacific", "asia", "pacific")."""
+    return {p for w in words(text) for p in {w, *re.split(r"[-/]", w)} if p}
+
+
 def _variants(entity: str, gloss: Gloss | None) -> set[str]:
     """The entity and its glosses, as index terms ("Asia-Pacific" also as its parts)."""
-    parts = {p for w in words(entity) for p in {w, *re.split(r"[-/]", w)} if p}
+    parts = _word_parts(entity)
     parts |= {name for p in parts if p in MONTHS for name in _MONTH_NAMES[MONTHS[p]]}  # in any language
     variants = {stem(p) for p in parts}
     if gloss is not None:
@@ -143,19 +149,12 @@ def _document_wide(entity: str) -> bool:
 
 
 def _held(text: str) -> set[str]:
-    """A text's index terms, and its words and their parts as index terms ("asia-pacific",
-    "asia", "pacific")."""
-    return set(terms(text)) | {stem(p) for w in words(text) for p in {w, *re.split(r"[-/]", w)}}
+    """A text's index terms, and its words and their compounds' parts as index terms."""
+    return set(terms(text)) | {stem(p) for p in _word_parts(text)}
 
 
 def disagreeing(
-    entities: Sequence[str],
-    passage: str,
-    source_id: str,
-    gloss: Gloss | None,
-    stats: TermStatistics,
-    *,
-    record: bool = False,
+    entities: Sequence[str], chunk: Chunk, gloss: Gloss | None, stats: TermStatistics
 ) -> list[str]:
     """The entities a passage does not agree with: a name or number that neither the passage nor
     its document's file name holds ("the Reintegration Handbook" agrees with every passage of
@@ -163,9 +162,10 @@ def disagreeing(
     nor the file name holds. A record (a CSV row) is a document of its own: what the question
     gives must stand in the row ("in 2022" is not met by the export's other rows, nor by the
     export's date in its file name)."""
-    in_passage = missing_entities(entities, passage, gloss)
-    if record:
+    in_passage = missing_entities(entities, chunk.embedding_text(), gloss)
+    if chunk.format == "csv":
         return in_passage
+    source_id = chunk.source_id
     named = _held(source_id.replace("_", " "))  # "Haiti-RD" holds "RD"
     return [
         e

@@ -23,7 +23,8 @@ _DAY = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(  # a count; not the number of a name or code ("COVID-19", "IN/285")
-    r"(?<![^\W\d_][-/])\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
+    r"(?<![^\W\d_][-/])\b\d[\d,.]*\b"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
     r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
     re.IGNORECASE,
 )
@@ -112,9 +113,14 @@ _ASKS_PERSON = re.compile(
 _ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\b")
 
 
+def _asked(question: str) -> str:
+    """The question as the kinds are read from it: folded, without "¿" or "¡" before it."""
+    return fold(question).strip().lstrip("¿¡")
+
+
 def wanted_kind(question: str) -> str | None:
     """The kind of fact a question asks for: day, date, amount (of money), number, person or name."""
-    q = fold(question).strip().lstrip("¿¡")
+    q = _asked(question)
     if _ASKS_DAY.search(q):
         return "day"
     # "when" asks for a date at the head of a question, not in "... include when using X"
@@ -165,7 +171,7 @@ def _names_role_asked(sentence: str, question: str) -> bool:
     """Whether a sentence names the role by which the question asks for a person, in any of the
     languages ("which minister": "Minister of Interior"; "the evaluator": "Lead evaluator"). A
     name beside another role answers another question: the Team Leader is not the minister."""
-    asked = _ASKS_PERSON.search(fold(question).strip().lstrip("¿¡"))
+    asked = _ASKS_PERSON.search(_asked(question))
     if asked is None:
         return True
     said = fold(sentence)

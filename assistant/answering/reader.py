@@ -220,17 +220,7 @@ class SentenceReader:
         entities = question_entities(standalone, gloss, stats)
         unknown = unknown_entities(entities, gloss, stats)
         read = passages[: cfg.passages]
-        gaps = [
-            disagreeing(
-                entities,
-                p.chunk.embedding_text(),
-                p.chunk.source_id,
-                gloss,
-                stats,
-                record=p.chunk.format == "csv",
-            )
-            for p in read
-        ]
+        gaps = [disagreeing(entities, p.chunk, gloss, stats) for p in read]
 
         rare_name = person_name(stats)
 
