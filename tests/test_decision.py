@@ -53,6 +53,9 @@ def test_a_fact_of_the_kind_asked_is_not_the_questions_own() -> None:
     assert holds("number", "In 2022, 2,429 people returned.", question)
     assert holds("amount", "Budget: EUR 64.7 million", "What was the budget?")
     assert not holds("date", "The meeting took place in 2022.", "What happened in 2022?")
+    on_a_day = "How many survivors were recorded on 31 August 2021?"
+    assert holds("number", "Number of Survivors: 31", on_a_day), "the question's day is not a count"
+    assert not holds("number", "Reported Date: August 31, 2021", on_a_day)
 
 
 def test_a_footnote_mark_is_no_count() -> None:

@@ -161,10 +161,15 @@ def holds(
         return bool(set(DATE.findall(sentence)) - set(DATE.findall(question)))
     if kind == "day":
         return bool(set(_DAY.findall(sentence)) - set(_DAY.findall(question)))
-    if kind == "number":  # a count: a number that is not a date or a year, nor in the question
-        numbers = set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", _FOOTNOTE.sub(" ", sentence)))))
-        return bool(numbers - set(_NUMBER.findall(question)))
+    if kind == "number":  # a count: a number that is not a date or a year, nor a count asked by
+        # the question ("31 survivors" answers "how many survivors on 31 August?")
+        return bool(_counts(sentence) - _counts(question))
     return False
+
+
+def _counts(text: str) -> set[str]:
+    """The numbers of a text that may be counts: not footnote marks, labels ("Figure 8") or dates."""
+    return set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", _FOOTNOTE.sub(" ", text)))))
 
 
 def _names_role_asked(sentence: str, question: str) -> bool:
