@@ -93,31 +93,43 @@ def load_places() -> Lexicon:
     return Lexicon({name: english for name, english in _place_names().items() if len(words(name)) == 1})
 
 
+def _name_words(name: str) -> tuple[str, ...]:
+    """The words of a folded place name, compounds split ("sud-est": sud, est), no stop words."""
+    return tuple(p for p in re.split(r"[\s\-/'’&().,]+", name) if p and p not in STOPWORDS)
+
+
 @cache
-def _place_phrases() -> list[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]]:
-    """Names of more than one word: how to find each in a folded question, its words, and the
-    words of its English name."""
-    found = []
-    for name, english in _place_names().items():
-        own = tuple(p for p in re.split(r"[\s\-/'’]+", name) if p and p not in STOPWORDS)
-        if len(words(name)) > 1 and own:
-            pattern = re.escape(name).replace("’", "['’]")  # either apostrophe
-            found.append((re.compile(rf"\b{pattern}\b"), own, english))
-    return found
+def _places() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """How to find any country or region name of English, French, Spanish or Albanian in a folded
+    text (CLDR's, shipped in babel), and for each name the words of the place's other names."""
+    from babel import Locale
+
+    names_of: dict[str, set[str]] = {}
+    for language in ("en", *PLACE_LANGUAGES):
+        for code, name in Locale(language).territories.items():
+            names_of.setdefault(code, set()).add(fold(name))
+    others: dict[str, tuple[str, ...]] = {}
+    for names in names_of.values():
+        every = dict.fromkeys(w for name in sorted(names) for w in _name_words(name))
+        for name in sorted(names):
+            own = set(_name_words(name))
+            others.setdefault(name, tuple(w for w in every if w not in own))
+    longest_first = sorted((n for n in others if _name_words(n)), key=len, reverse=True)
+    alternation = "|".join(re.escape(n).replace("’", "['’]") for n in longest_first)  # either apostrophe
+    return re.compile(rf"\b(?:{alternation})\b"), others
 
 
 def place_equivalents(question: str) -> list[tuple[str, str]]:
-    """The words of the place names of several words a question gives, each with the English
-    name's words: "Países Bajos" -> (paises, netherlands), (bajos, netherlands); "Asie du
-    Sud-Est" -> (sud, southeast), (sud, asia) ..."""
-    folded = fold(question)
-    return [
-        (word, target)
-        for pattern, own, english in _place_phrases()
-        if pattern.search(folded)
-        for word in own
-        for target in english
-    ]
+    """The words of the places a question names, each with the words of the place's names in the
+    other languages: "República Dominicana" agrees with "République dominicaine" and "Dominican
+    Republic"; "Países Bajos" -> (paises, netherlands), (bajos, nederland) ..."""
+    pattern, others = _places()
+    found = dict.fromkeys(m.group(0).replace("'", "’") for m in pattern.finditer(fold(question)))
+    pairs = []
+    for name in found:
+        key = name if name in others else name.replace("’", "'")
+        pairs += [(word, target) for word in _name_words(key) for target in others.get(key, ())]
+    return list(dict.fromkeys(pairs))
 
 
 @cache
