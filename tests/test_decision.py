@@ -19,9 +19,8 @@ from assistant.answering.decision import (
     unknown_entities,
     word_coverage,
 )
-from assistant.answering.facts import holds, wanted_kind
+from assistant.answering.facts import asked_parts, holds, person_name, wanted_kind
 from assistant.answering.fitted import DECISION, LogisticModel
-from assistant.answering.reader import person_name
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
 from assistant.lexical import LexicalIndex
@@ -56,6 +55,17 @@ def test_a_fact_of_the_kind_asked_is_not_the_questions_own() -> None:
     on_a_day = "How many survivors were recorded on 31 August 2021?"
     assert holds("number", "Number of Survivors: 31", on_a_day), "the question's day is not a count"
     assert not holds("number", "Reported Date: August 31, 2021", on_a_day)
+
+
+def test_a_question_asking_several_things_is_read_as_its_parts() -> None:
+    two = asked_parts("Who led the evaluation, and who led its Ethiopia case study?")
+    assert two == ["who led the evaluation", "who led its ethiopia case study?"]
+    assert [wanted_kind(p) for p in asked_parts("¿Quién la realizó y en qué fechas fueron las visitas?")] == [
+        "name",
+        "day",
+    ]
+    assert len(asked_parts("Sa raporte u shqyrtuan dhe nga sa raporte u zgjodhën?")) == 2
+    assert asked_parts("What did Bosnia and Herzegovina agree?") == ["what did bosnia and herzegovina agree?"]
 
 
 def test_a_footnote_mark_is_no_count() -> None:

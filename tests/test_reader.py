@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answering.reader import SentenceReader
+from assistant.answering.reader import ReaderConfig, SentenceReader
 from assistant.documents import Chunk
 from assistant.embedder import HashEmbedder
 from assistant.lexical import LexicalIndex
@@ -21,12 +21,19 @@ RECORD = (
 )
 
 
-def read(question: str) -> list[str]:
-    chunk = Chunk(chunk_id="c", source_id="export.csv", text=RECORD, title="", format="csv", ordinal=0)
+REPORT = (
+    "The evaluation of accountability to affected populations was led by Melissa Andrade Costa. "
+    "It drew on a document review and on consultations in three countries. "
+    "The consultations in the country offices entailed 12 interviews with key informants."
+)
+
+
+def read(question: str, text: str = RECORD, config: ReaderConfig | None = None) -> list[str]:
+    chunk = Chunk(chunk_id="c", source_id="export.csv", text=text, title="", format="csv", ordinal=0)
     lexical = LexicalIndex()
     lexical.add([chunk])
     embedder = HashEmbedder()
-    reader = SentenceReader(embedder, lexical)
+    reader = SentenceReader(embedder, lexical, config)
     selection = reader.select(question, [Passage(chunk, 0, 0.5)], np.asarray(embedder.embed([question])[0]))
     return [s.text for s in selection.sentences]
 
@@ -47,3 +54,10 @@ def test_a_record_line_answers_the_question_that_names_its_field() -> None:
     assert read("What period did the Climate Security in the Pacific evaluation cover?")[0].startswith(
         "Evaluation Period"
     )
+
+
+def test_a_question_asking_two_things_gets_a_sentence_for_each() -> None:
+    one = ReaderConfig(max_sentences=1)
+    both = read("Who led the evaluation, and how many interviews were held?", REPORT, one)
+    assert any("Melissa" in s for s in both) and any("12 interviews" in s for s in both)
+    assert len(read("How many interviews were held in the evaluation?", REPORT, one)) == 1

@@ -6,8 +6,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from assistant.lexical import terms
 from assistant.text import MONTHS, fold, words
+
+if TYPE_CHECKING:
+    from assistant.answering.decision import TermStatistics
 
 _MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
@@ -49,6 +54,16 @@ _LABEL = re.compile(
 )
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 _PERSON_WORD = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]+|\b[A-ZÀ-Þ]{4,}\b")  # "Laura", "BOUCSEIN"
+# A line that is little but web addresses ("File URL: https://...") answers only a question asking
+# for a link.
+_WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+ASKS_LINK = re.compile(
+    r"\b(?:link|url|website|web ?site|web address|download|enlace|lien|lidhj\w*)\b", re.IGNORECASE
+)
+# A person's name is a word the documents hold in at most one chunk in this many (or in at most
+# that many chunks, in a collection too small for the share to say anything).
+PERSON_NAME_RARITY = 400
+PERSON_NAME_CHUNKS = 3
 # Kinds of fact whose absence from a sentence is plain to see, as a reply names them.
 STATED = {
     "date": "a date",
@@ -60,7 +75,7 @@ STATED = {
 # What each kind of question says, folded, in English, French, Spanish and Albanian.
 _ASKS_DATE = re.compile(
     r"\b(what year|which year|what date|since when|quand|depuis quand|quelle date|quel jour|quelle annee"
-    r"|en quel mois|cuando|desde cuando|que fecha|que ano|en que ano|kur|ne cilin vit|cilen date)\b"
+    r"|en quel mois|cuando|desde cuando|que fechas?|que ano|en que ano|kur|ne cilin vit|cilen date)\b"
 )
 _ASKS_AMOUNT = re.compile(
     r"\b(budget|cost|costs|spent|spend|funding amount|how much money|montant|cout|presupuesto|costo"
@@ -72,7 +87,7 @@ _ASKS_NUMBER = re.compile(
 )
 # "What date" asks for a day or a month: a year alone does not answer it.
 _ASKS_DAY = re.compile(
-    r"\b(what date|which date|on what day|what day|quelle date|quel jour|que fecha|que dia"
+    r"\b(what date|which date|on what day|what day|quelle date|quel jour|que fechas?|que dias?"
     r"|cilen date|ne cilen date|cila date)\b"
 )
 # A person asked by the role they hold: "the name of the consultant", "which minister", "who is
@@ -111,6 +126,22 @@ _ASKS_PERSON = re.compile(
     rf"|si quhet (?:{_W}){{0,3}}{_ROLE})"
 )
 _ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\b")
+
+
+# Where a question asks a second thing: a conjunction, then a question word ("..., and who led its
+# case study?", "... et qui l'a financé ?", "... y cuántas ...", "... dhe sa ..."), folded.
+_NEXT_ASKED = re.compile(
+    r"(?:,|;)?\s+(?:and|et|y|e|dhe)\s+(?=(?:(?:in|on|at|from|for|with|by|of|en|de|con|por|ne|me|nga) )?"
+    r"(?:who|whom|what|which|when|where|how|why|qui|que|quel|quelle|quels|quelles|quand|combien|ou"
+    r"|quien|quienes|cual|cuales|cuando|cuanto|cuantos|cuantas|donde|como|kush|cili|cila|cilat|cilet"
+    r"|kur|sa|si|ku)\b)"
+)
+
+
+def asked_parts(question: str) -> list[str]:
+    """The things a question asks, each as its own words (folded): "Who led the evaluation, and
+    who led its case study?" asks two. A question asking one thing is one part."""
+    return [part for part in _NEXT_ASKED.split(_asked(question)) if part.strip()]
 
 
 def _asked(question: str) -> str:
@@ -172,6 +203,18 @@ def _counts(text: str) -> set[str]:
     return set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", _FOOTNOTE.sub(" ", text)))))
 
 
+def person_name(stats: TermStatistics) -> Callable[[str], bool]:
+    """Whether a capitalised word is a person's name: the documents write it capitalised, and
+    seldom (in at most one chunk in `PERSON_NAME_RARITY`: "Laura", not "Division" or "Nations")."""
+    most = max(PERSON_NAME_CHUNKS, len(stats) // PERSON_NAME_RARITY)
+
+    def is_person(word: str) -> bool:
+        found = terms(word)
+        return bool(found) and all(stats.is_name(t) and 0 < stats.holding(t) <= most for t in found)
+
+    return is_person
+
+
 def _names_role_asked(sentence: str, question: str) -> bool:
     """Whether a sentence names the role by which the question asks for a person, in any of the
     languages ("which minister": "Minister of Interior"; "the evaluator": "Lead evaluator"). A
@@ -199,3 +242,8 @@ def _country_words() -> frozenset[str]:
 def must_state(kind: str | None) -> bool:
     """Whether an answer must state the kind of fact asked (dates, days, numbers, amounts, persons)."""
     return kind in STATED
+
+
+def only_addresses(sentence: str) -> bool:
+    """Whether a line is web addresses and at most a short key ("File URL: https://...")."""
+    return bool(_WEB_ADDRESS.search(sentence)) and len(_WEB_ADDRESS.sub(" ", sentence).split()) <= 3

@@ -28,7 +28,15 @@ from assistant.answering.decision import (
     unknown_entities,
     word_coverage,
 )
-from assistant.answering.facts import holds, must_state, wanted_kind
+from assistant.answering.facts import (
+    ASKS_LINK,
+    asked_parts,
+    holds,
+    must_state,
+    only_addresses,
+    person_name,
+    wanted_kind,
+)
 from assistant.crosslingual import Gloss
 from assistant.embedder import Embedder
 from assistant.grounding import Claim
@@ -37,20 +45,10 @@ from assistant.retrieval import Passage
 from assistant.text import STOPWORDS, split_sentences, words
 
 _FIELD = re.compile(r"^([\w .’'()/-]{1,40}): \S")  # a "column: value" line of a record
-# A line that is little but web addresses ("File URL: https://...") answers only a question asking
-# for a link.
-_WEB_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
-_ASKS_LINK = re.compile(
-    r"\b(?:link|url|website|web ?site|web address|download|enlace|lien|lidhj\w*)\b", re.IGNORECASE
-)
 # Keys of record and cover-page lines that name people and organisations ("Evaluators: ...").
 _ROLE_KEYS = frozenset(
     terms("evaluator author lead led manager donor commissioned funded contact focal consultant firm partner")
 )
-# A person's name is a word the documents hold in at most one chunk in this many (or in at most
-# that many chunks, in a collection too small for the share to say anything).
-PERSON_NAME_RARITY = 400
-PERSON_NAME_CHUNKS = 3
 # How a sentence is scored: a weighted sum of what is read of it. The weights were set by hand in
 # earlier stops. A logistic model fitted on the tuning part (sentences labelled by whether they
 # state a short answer) ranked worse on the frozen test part: key-fact recall 0.37 against 0.49,
@@ -74,6 +72,14 @@ class ScoredSentence:
     position: int  # order within the passage
     support: float  # its score squashed to 0..1 (a logistic of the weighted sum)
     meaning: float = 0.0  # similarity of meaning to the question
+
+    @classmethod
+    def of(cls, candidate: Candidate) -> ScoredSentence:
+        """A candidate read in full: its score squashed to a support."""
+        c = candidate
+        return cls(
+            c.text, c.passage, c.position, round(_squash(c.score()), 4), round(c.features["meaning"], 4)
+        )
 
 
 @dataclass(frozen=True)
@@ -136,11 +142,11 @@ class SentenceReader:
         weights = {t: self.stats.idf(t) for t in question_terms}
         total = math.fsum(weights.values()) or 1.0  # fsum: the same whatever the set order
         found: list[Candidate] = []
-        asks_link = bool(_ASKS_LINK.search(question))
+        asks_link = bool(ASKS_LINK.search(question))
         rare_name = person_name(self.stats)
         for p, passage in enumerate(passages[: cfg.passages]):
             for position, sentence in enumerate(split_sentences(passage.chunk.text)):
-                if not asks_link and _only_addresses(sentence):
+                if not asks_link and only_addresses(sentence):
                     continue
                 field = _FIELD.match(sentence)
                 shortest = 2 if field else 4  # "Project Code: CE.0307" is an answer
@@ -201,19 +207,7 @@ class SentenceReader:
         fields = [c for c in found[cfg.embed_limit :] if c.features["asked_field"]]
         shortlist += fields[: cfg.embed_limit // 4]  # asked fields get a look of their own
         self._read_meaning(shortlist, query_vector)
-        scored = sorted(
-            (
-                ScoredSentence(
-                    c.text,
-                    c.passage,
-                    c.position,
-                    round(_squash(c.score()), 4),
-                    round(c.features["meaning"], 4),
-                )
-                for c in shortlist
-            ),
-            key=lambda s: -s.support,
-        )
+        scored = sorted(map(ScoredSentence.of, shortlist), key=lambda s: -s.support)
 
         stats = stats or self.stats
         standalone = gloss.question if gloss is not None else question
@@ -224,17 +218,28 @@ class SentenceReader:
 
         rare_name = person_name(stats)
 
+        def holding(kind: str | None, sentence: str) -> bool:
+            return not must_state(kind) or holds(kind, sentence, question, rare_name)
+
         def answers(s: ScoredSentence) -> bool:
-            return not gaps[s.passage] and (
-                not must_state(wanted) or holds(wanted, s.text, question, rare_name)
-            )
+            return not gaps[s.passage] and holding(wanted, s.text)
 
         unread = gloss.unread if gloss is not None and gloss.mostly_unread else ()
         answering = [s for s in scored if answers(s)] if not (unknown or unread) else []
         best = answering[0] if answering else scored[0]
         chosen = [best]
+        # A question asking several things gets the best sentence for each besides, from the
+        # passages of the best one's document that agree with the question.
+        source = read[best.passage].chunk.source_id
+        usable = {i for i, p in enumerate(read) if not gaps[i] and p.chunk.source_id == source}
+        parts = asked_parts(asked or question) if answering else []
+        for part in parts[: cfg.max_sentences] if len(parts) > 1 else ():
+            answer = self._part_answer(part, passages, usable=usable, gloss=gloss, holds_kind=holding)
+            if answer and all(overlap(answer.text, c.text) <= cfg.duplicate_overlap for c in chosen):
+                chosen.append(answer)
+        kept = cfg.max_sentences + len(chosen) - 1
         for candidate in (answering or scored)[1:]:
-            if len(chosen) == cfg.max_sentences or candidate.support < cfg.relative_cut * best.support:
+            if len(chosen) >= kept or candidate.support < cfg.relative_cut * best.support:
                 break
             if any(overlap(candidate.text, c.text) > cfg.duplicate_overlap for c in chosen):
                 continue
@@ -269,22 +274,30 @@ class SentenceReader:
             evidence=evidence,
         )
 
-
-def person_name(stats: TermStatistics) -> Callable[[str], bool]:
-    """Whether a capitalised word is a person's name: the documents write it capitalised, and
-    seldom (in at most one chunk in `PERSON_NAME_RARITY`: "Laura", not "Division" or "Nations")."""
-    most = max(PERSON_NAME_CHUNKS, len(stats) // PERSON_NAME_RARITY)
-
-    def is_person(word: str) -> bool:
-        found = terms(word)
-        return bool(found) and all(stats.is_name(t) and 0 < stats.holding(t) <= most for t in found)
-
-    return is_person
-
-
-def _only_addresses(sentence: str) -> bool:
-    """Whether a line is web addresses and at most a short key ("File URL: https://...")."""
-    return bool(_WEB_ADDRESS.search(sentence)) and len(_WEB_ADDRESS.sub(" ", sentence).split()) <= 3
+    def _part_answer(
+        self,
+        part: str,
+        passages: Sequence[Passage],
+        *,
+        usable: set[int],
+        gloss: Gloss | None,
+        holds_kind: Callable[[str | None, str], bool],
+    ) -> ScoredSentence | None:
+        """The sentence of the `usable` passages that best answers one part of a question asking
+        several things ("..., and who led its case study?"): one holding the kind of fact the part
+        asks and some of its words (or their English), best by the same score."""
+        english = [t for w in words(part) for t in (gloss.translations(w) if gloss is not None else [])]
+        searched, wanted = " ".join([part, *english]), wanted_kind(part)
+        found = [
+            c
+            for c in self._candidates(searched, passages, wanted)
+            if c.passage in usable and c.features["words"] > 0 and holds_kind(wanted, c.text)
+        ]
+        shortlist = sorted(found, key=lambda c: -c.score())[: self.config.embed_limit // 2]
+        if not shortlist:
+            return None
+        self._read_meaning(shortlist, self.embedder.embed([searched])[0])
+        return ScoredSentence.of(max(shortlist, key=lambda c: c.score()))
 
 
 def _squash(score: float) -> float:
