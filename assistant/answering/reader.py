@@ -237,6 +237,7 @@ class SentenceReader:
             answer = self._part_answer(part, passages, usable=usable, gloss=gloss, holds_kind=holding)
             if answer and all(overlap(answer.text, c.text) <= cfg.duplicate_overlap for c in chosen):
                 chosen.append(answer)
+        answered = " ".join(s.text for s in chosen)  # the best sentence and the parts' own
         kept = cfg.max_sentences + len(chosen) - 1
         for candidate in (answering or scored)[1:]:
             if len(chosen) >= kept or candidate.support < cfg.relative_cut * best.support:
@@ -252,7 +253,7 @@ class SentenceReader:
         question_words = list(dict.fromkeys(w for w in words(covered) if w not in STOPWORDS))
         best_chunk = read[best.passage].chunk
         coverage, _ = word_coverage(question_words, best_chunk.embedding_text(), stats, gloss)
-        in_sentence, _ = word_coverage(question_words, best.text, stats, gloss)
+        in_sentence, _ = word_coverage(question_words, answered, stats, gloss)
         all_read = " ".join(p.chunk.embedding_text() for p in read)
         _, rarest = word_coverage(question_words, all_read, stats, gloss)
         off_passage = missing_entities(entities, best_chunk.embedding_text(), gloss)
