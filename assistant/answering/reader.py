@@ -5,7 +5,9 @@ Every sentence of the retrieved passages is scored for how well it answers the q
 contains (weighted by how rare they are), whether it holds the kind of fact asked (a date for
 "when", a number for "how many"), whether it is the record field the question names, and its
 passage's rank. The best few, not near-duplicates of each other, make the answer, each with its
-citation. Whether any of them answers is `decision`'s to say.
+citation. Whether any of them answers is `decision`'s to say. Just over 300 lines: scoring the
+sentences and choosing among them, for a question and for each part of it, read one set of
+candidates.
 """
 
 from __future__ import annotations
