@@ -19,6 +19,8 @@ def test_markers_single_grouped_and_after_the_full_stop() -> None:
     claims, invalid = parse_claims(text, n_passages=4)
     assert [c.passages for c in claims] == [(0, 1), (2, 3), ()] and invalid == 2
     assert SENTENCE_DONE.search("In 2022. [1] Next").end() == len("In 2022. [1] ")
+    doubled, _ = parse_claims("It joined the Division of Response and Recovery.. [1] It grew. [2]", 2)
+    assert [c.passages for c in doubled] == [(0,), (1,)], "a quote ending as its document wrote it"
 
 
 def test_the_chat_links_every_known_marker_and_leaves_others_as_text() -> None:
