@@ -14,7 +14,7 @@ _NUMBERS = r"\d{1,3}(?:\s*[,;]\s*\d{1,3})*"
 MARKER = re.compile(rf"\s*\[({_NUMBERS})\]")
 # A full stop followed by markers ("... 2022. [1]"), which an LLM writes for "... 2022 [1].", and
 # which a quoted sentence ending as its document wrote it ("... and Recovery.. [1]") gets too.
-MARKERS_AFTER_STOP = re.compile(rf"([.!?]+)((?:\s*\[{_NUMBERS}\])+)")
+MARKERS_AFTER_STOP = re.compile(rf"([.!?]+[\"”’)]*)((?:\s*\[{_NUMBERS}\])+)")
 # Where a complete sentence of streamed text ends: a full stop, its markers, space, a capital.
 SENTENCE_DONE = re.compile(rf"[.!?](?:\s*\[{_NUMBERS}\])*\s+(?=[A-ZÀ-ÖØ-Þ\"“‘(•\-])")
 

@@ -39,6 +39,7 @@ from assistant.notices import service_text
 from assistant.question import check_question
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
 from assistant.settings import Settings
+from assistant.text import opens_sentence
 
 log = logging.getLogger(__name__)
 
@@ -290,10 +291,12 @@ class _Marks:
             if quote not in self.quotes.setdefault(p, []):
                 self.quotes[p].append(quote)
             marks.append(f"[{n}]")
-        # A line without a full stop ("Budget: EUR 64.7 million") ends with a line break, so it
-        # stays a sentence of its own for whoever reads or checks the answer.
+        # A line without a full stop ("Budget: EUR 64.7 million"), or before a fragment that
+        # starts in lower case ("use HTCDS ..."), ends with a line break, so each stays a sentence
+        # of its own for whoever reads or checks the answer.
         previous, self._previous = self._previous, claim.text
-        separator = "" if previous is None else " " if previous.endswith(_FULL_STOPS) else "\n"
+        joined = previous is not None and previous.endswith(_FULL_STOPS) and opens_sentence(claim.text)
+        separator = "" if previous is None else " " if joined else "\n"
         return f"{separator}{claim.text} {''.join(marks)}"
 
 

@@ -20,9 +20,15 @@ _ABBREVIATIONS = frozenset(
 
 # A run of end marks is matched from its first mark only, and whole (no backtracking into it): a
 # line of 300,000 dots is read in one pass, not once from every dot.
-_SENTENCE_END = re.compile(r"""(?<![.!?…])([.!?…]++["”’)\]]*)(\s+)(?=["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])""")
+_OPENING = r"""["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–]"""  # how a sentence starts: a capital, a digit, a bullet
+_SENTENCE_END = re.compile(rf"""(?<![.!?…])([.!?…]++["”’)\]]*)(\s+)(?={_OPENING})""")
 # A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+
+
+def opens_sentence(text: str) -> bool:
+    """Whether a text starts as `split_sentences` expects a sentence after a full stop to start."""
+    return re.match(_OPENING, text) is not None
 
 
 def split_sentences(text: str) -> list[str]:

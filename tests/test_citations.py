@@ -21,6 +21,8 @@ def test_markers_single_grouped_and_after_the_full_stop() -> None:
     assert SENTENCE_DONE.search("In 2022. [1] Next").end() == len("In 2022. [1] ")
     doubled, _ = parse_claims("It joined the Division of Response and Recovery.. [1] It grew. [2]", 2)
     assert [c.passages for c in doubled] == [(0,), (1,)], "a quote ending as its document wrote it"
+    quoted, _ = parse_claims("It qualifies as “meets requirements.” [1] It grew. [2]", 2)
+    assert [c.passages for c in quoted] == [(0,), (1,)]
 
 
 def test_the_chat_links_every_known_marker_and_leaves_others_as_text() -> None:
@@ -77,3 +79,27 @@ def test_a_long_chat_keeps_the_passages_of_its_latest_answers_only() -> None:
         len(sources_panel(kept, "/", Messages()))
         < len(sources_panel(turns[-TURNS_WITH_PASSAGES:], "/", Messages())) * 2
     )
+
+
+def test_an_answer_of_quotes_reads_back_as_the_same_claims() -> None:
+    """What the guard kept, composed into the answer's text, is parsed back sentence by sentence
+    with its citations: a line without a full stop, a fragment in lower case, a closing quote."""
+    from assistant.documents import Chunk
+    from assistant.grounding import GroundedClaim, GroundingReport
+    from assistant.retrieval import Passage
+    from assistant.service import _compose
+
+    kept = [
+        "Value: Returnee | Definition: A person who has recently returned.",
+        "use HTCDS only for the purpose defined in Section 1.",
+        "Budget: EUR 64.7 million",
+        "This makes the global region the only one that qualifies as “meets requirements.”",
+    ]
+    claims = [GroundedClaim(text, (i,), {i: text}, 1.0) for i, text in enumerate(kept)]
+    chunks = [
+        Chunk(chunk_id=f"c{i}", source_id=f"s{i}", text=t, title="", format="text", ordinal=0)
+        for i, t in enumerate(kept)
+    ]
+    text, _ = _compose(GroundingReport(claims=claims), [Passage(c, i + 1, 0.5) for i, c in enumerate(chunks)])
+    read, invalid = parse_claims(text, len(kept))
+    assert [c.passages for c in read] == [(0,), (1,), (2,), (3,)] and invalid == 0
