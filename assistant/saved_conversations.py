@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError, ConversationError
+from assistant.question import MAX_MESSAGE_CHARS
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_CONVERSATIONS = 200  # per owner
 MAX_ANSWERS = 200  # per conversation
 MAX_TITLE_CHARS = 120
-MAX_QUESTION_CHARS = 20_000
 MAX_ANSWER_BYTES = 512 * 1024  # one answer with its citations and passages, as JSON
 TITLE_FROM_QUESTION_CHARS = 80
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16): 128 random bits
@@ -337,8 +337,8 @@ def _answer_fields(answer: Mapping[str, Any], passages: Sequence[Mapping[str, An
     question, text = answer.get("question"), answer.get("answer")
     citations, notices = answer.get("citations", []), answer.get("notices", [])
     problems = []
-    if not isinstance(question, str) or not question.strip() or len(question) > MAX_QUESTION_CHARS:
-        problems.append(f"a question of 1 to {MAX_QUESTION_CHARS} characters")
+    if not isinstance(question, str) or not question.strip() or len(question) > MAX_MESSAGE_CHARS:
+        problems.append(f"a question of 1 to {MAX_MESSAGE_CHARS} characters")
     if not isinstance(text, str):
         problems.append("the answer's text")
     if not isinstance(citations, list) or not all(_citation(c) for c in citations):
