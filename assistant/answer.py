@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# How the quotes of one passage are joined in a citation's `quote` (the chat splits them apart again).
+QUOTE_JOIN = " … "
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -15,7 +18,7 @@ class Citation:
     title: str
     page: int | None
     url: str | None
-    quote: str
+    quote: str  # what is quoted from the passage, joined with QUOTE_JOIN
     score: float
     chunk_id: str = ""
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.access import Reader, may_read
-from assistant.answer import REFUSAL_TEXT, Answer, Citation, RetrievedPassage
+from assistant.answer import QUOTE_JOIN, REFUSAL_TEXT, Answer, Citation, RetrievedPassage
 from assistant.answering.answerers import Answerer, Draft, make_answerer
 from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
@@ -311,7 +311,7 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
                 title=chunk.title,
                 page=chunk.page,
                 url=chunk.url,
-                quote=" … ".join(marks.quotes[p]),
+                quote=QUOTE_JOIN.join(marks.quotes[p]),
                 score=round(passages[p].score, 4),
                 chunk_id=chunk.chunk_id,
             )

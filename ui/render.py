@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from assistant.answer import QUOTE_JOIN
 from assistant.citations import marked_pieces, marker_numbers, marker_space
 from ui.i18n import Messages
 from ui.urls import permalink
@@ -24,7 +25,6 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
 _WS = re.compile(r"\s+")
 _MD_TITLE = re.compile(r'([\\"])')
-QUOTE_JOIN = " … "
 CLOSEST_SOURCES = 3
 SNIPPET_CHARS = 320
 
