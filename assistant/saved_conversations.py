@@ -36,6 +36,7 @@ from typing import Any
 from assistant.errors import ConfigurationError, ConversationError
 from assistant.question import MAX_MESSAGE_CHARS
 from assistant.settings import Settings
+from assistant.text import shorten
 
 log = logging.getLogger(__name__)
 MAX_CONVERSATIONS = 200  # per owner
@@ -204,7 +205,7 @@ class ConversationStore:
                         MAX_CONVERSATIONS,
                     )
                 conversation_id = _new_id()
-                title = _shorten(fields["question"], TITLE_FROM_QUESTION_CHARS)
+                title = shorten(_CONTROL.sub(" ", fields["question"]), TITLE_FROM_QUESTION_CHARS)
                 db.execute(
                     "INSERT INTO conversation (id, owner, title, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -401,11 +402,6 @@ def _new_id() -> str:
 def _timestamp(moment: datetime) -> str:
     # Microseconds, so the latest conversation sorts first even within one second.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 __all__ = [

@@ -13,6 +13,7 @@ import unicodedata
 # line of 300,000 dots is read in one pass, not once from every dot.
 _SENTENCE_END = re.compile(r"""(?<![.!?…])([.!?…]++["”’)\]]*)(\s+)(?=["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])""")
 # A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
+_SPACES = re.compile(r"\s+")
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 
 
@@ -59,6 +60,12 @@ def is_acronym(token: str) -> bool:
 def strip_bullet(sentence: str) -> str:
     """Remove a leading bullet or list number."""
     return BULLET.sub("", sentence, count=1)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line; cut and ended with "…" when longer than `limit` characters."""
+    text = _SPACES.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 _WORD = re.compile(r"[^\W_]+(?:[.,'’\-/][^\W_]+)*", re.UNICODE)
