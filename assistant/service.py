@@ -38,7 +38,7 @@ from assistant.manifest import COMPLETE
 from assistant.notices import service_text
 from assistant.question import check_question
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class AssistantService:
         self,
         question: str,
         history: Sequence[Message] = (),
-        provider: str | None = None,
+        provider: Provider | None = None,
         filters: ChunkFilter | None = None,
     ) -> Answer:
         """Answer one question (see the module docstring)."""
@@ -118,7 +118,7 @@ class AssistantService:
         self,
         question: str,
         history: Sequence[Message] = (),
-        provider: str | None = None,
+        provider: Provider | None = None,
         filters: ChunkFilter | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer one question as events: text as it is produced, then the verified answer."""
@@ -202,7 +202,7 @@ class AssistantService:
         return all(may_read(e.groups, reader) if e is not None else gone_ok for e in entries)
 
     def search(
-        self, question: str, filters: ChunkFilter | None = None, provider: str | None = None
+        self, question: str, filters: ChunkFilter | None = None, provider: Provider | None = None
     ) -> list[Passage]:
         """The passages `ask` would read for a standalone question: glossed (and rendered in
         English by the provider's model, if it has one), hybrid-retrieved, ranked."""
@@ -253,7 +253,7 @@ class AssistantService:
                 "the index is empty: run `iom-assistant ingest` (or `make serve`) to index the corpus folder"
             )
 
-    def _answerer(self, provider: str) -> Answerer:
+    def _answerer(self, provider: Provider) -> Answerer:
         with self._lock:
             if provider not in self._answerers:
                 self._answerers[provider] = make_answerer(provider, self.settings, self.guard)

@@ -10,7 +10,7 @@ from typing import Any
 from assistant.answer import Answer
 from assistant.errors import ConfigurationError
 from assistant.service import AssistantService
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 from evaluation.dataset import SPLITS, EvalCase, load_dataset
 from evaluation.gate import Comparison, compare, right_to_wrong
 from evaluation.judge import Judge
@@ -58,7 +58,7 @@ def run_evaluation(
     out: Path,
     *,
     baseline: Path | None = None,
-    provider: str | None = None,
+    provider: Provider | None = None,
     progress: bool = False,
     service: AssistantService | None = None,
     judge: Judge | None = None,
