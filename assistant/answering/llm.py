@@ -42,11 +42,11 @@ class ChatModelSpec:
     """Which LangChain chat model `init_chat_model` builds and how it is reached."""
 
     model: str
-    model_provider: str = "openai"  # an init_chat_model provider: openai, azure_openai, ollama, ...
+    model_provider: str  # an init_chat_model provider: openai, azure_openai, ollama, ...
+    timeout_s: float
     base_url: str | None = None  # Azure OpenAI: the resource's endpoint
     api_key: str | None = None  # None: the integration's own variable (AZURE_OPENAI_API_KEY, ...)
     api_version: str | None = None  # Azure OpenAI only
-    timeout_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatModelSpec:
