@@ -46,7 +46,7 @@ class Answer:
     citations: list[Citation]
     retrieved: list[RetrievedPassage]
     notices: list[str] = field(default_factory=list)
-    provider: str = "extractive"
+    provider: str = field(kw_only=True)  # the provider that answered ("naive" for the bench baseline)
     timings_ms: dict[str, float] = field(default_factory=dict)
     question: str = ""
     standalone_question: str = ""
