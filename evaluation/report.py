@@ -21,12 +21,8 @@ from evaluation.dataset import source_matches
 from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
 from evaluation.plots import bar_plot, figure, line_plot
-from evaluation.registry import QUESTION_SCORES
+from evaluation.registry import GROUP_HEADLINE, QUESTION_SCORES
 from evaluation.runner import QuestionResult, aggregate
-
-# The columns of the per-language and per-tag tables.
-_GROUP_METRICS = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",
-                  "correct_refusal_rate", "false_refusal_rate")  # fmt: skip
 
 
 def write_run(
@@ -181,12 +177,12 @@ def _group_lines(
     for r in results:
         for group in groups_of(r):
             members.setdefault(group, []).append(r)
-    lines = ["", f"## {title}", "", f"| group | questions | {' | '.join(_GROUP_METRICS)} |"]
-    lines.append(f"| --- | --- | {'--- | ' * len(_GROUP_METRICS)}")
+    lines = ["", f"## {title}", "", f"| group | questions | {' | '.join(GROUP_HEADLINE)} |"]
+    lines.append(f"| --- | --- | {'--- | ' * len(GROUP_HEADLINE)}")
     for group in sorted(members, key=lambda g: (-len(members[g]), g)):
         m = aggregate(members[group])
         lines.append(
-            f"| {group} | {len(members[group])} | {' | '.join(_fmt(m.get(k)) for k in _GROUP_METRICS)} |"
+            f"| {group} | {len(members[group])} | {' | '.join(_fmt(m.get(k)) for k in GROUP_HEADLINE)} |"
         )
     return lines
 
