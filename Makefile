@@ -58,10 +58,14 @@ encoder: install
 corpus: install
 	$(BIN)/python -m evaluation.corpus $(if $(IOM_ASSISTANT_EVAL_CORPUS),--from $(IOM_ASSISTANT_EVAL_CORPUS))
 
-test: install-test nginx corpus encoder
+# The checks that need no test run: lint, formatting, types and dead code (`make test` runs them first).
+lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/vulture assistant ingest ui evaluation vulture_whitelist.py --min-confidence 60
+
+test: lint nginx corpus encoder
 	$(BIN)/python -m pytest
 
 # The README's deployment at scale, run for real on loopback: chroma run, the ingest job, two

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# How the quotes of one passage are joined in a citation's `quote` (the chat splits them apart again).
+QUOTE_JOIN = " … "
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -15,7 +18,7 @@ class Citation:
     title: str
     page: int | None
     url: str | None
-    quote: str
+    quote: str  # what is quoted from the passage, joined with QUOTE_JOIN
     score: float
     chunk_id: str = ""
 
@@ -43,7 +46,7 @@ class Answer:
     citations: list[Citation]
     retrieved: list[RetrievedPassage]
     notices: list[str] = field(default_factory=list)
-    provider: str = "extractive"
+    provider: str = field(kw_only=True)  # the provider that answered ("naive" for the bench baseline)
     timings_ms: dict[str, float] = field(default_factory=dict)
     question: str = ""
     standalone_question: str = ""

@@ -164,6 +164,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
         spec = ChatModelSpec(
             args.judge_model,
+            model_provider="openai",  # the judge is an OpenAI-compatible endpoint
             base_url=args.judge_url,
             api_key=settings.llm_api_key,
             timeout_s=settings.llm_timeout_s,

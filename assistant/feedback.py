@@ -16,14 +16,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Rating = Literal["up", "down"]
-RATINGS: tuple[str, ...] = ("up", "down")
+RATINGS: tuple[str, ...] = get_args(Rating)
 MAX_COMMENT_CHARS = 2000
 
 _MIGRATIONS = (

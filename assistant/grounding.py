@@ -131,7 +131,7 @@ class GroundingGuard:
         claim_words = set(terms(sentence))
         if not claim_words:
             return Support(False, 0.0, best)
-        coverage = len(claim_words & passage_words) / len(claim_words)
+        coverage = covered(sentence, passage)
         numbers_ok = _numbers(sentence) <= passage_numbers
         names_ok = all(any(t in passage_words for t in terms(name)) for name in _names(sentence))
         meaning = similarity if similarity is not None else 0.0

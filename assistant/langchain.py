@@ -35,7 +35,7 @@ from assistant.errors import InvalidQuestionError
 from assistant.filters import ChunkFilter
 from assistant.retrieval import Passage
 from assistant.service import AssistantService
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -50,7 +50,7 @@ class DocumentRetriever(BaseRetriever):
     service: AssistantService
     filters: ChunkFilter | None = None  # e.g. ChunkFilter(reader=frozenset({"hr"})) for a reader's view
     k: int | None = None  # at most this many documents; None: as many as retrieval returns
-    provider: str | None = None  # whose language model renders a foreign question in English
+    provider: Provider | None = None  # whose language model renders a foreign question in English
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -88,7 +88,7 @@ def numbered_passages(documents: Sequence[Document]) -> str:
 
 
 def answer_runnable(
-    service: AssistantService, provider: str | None = None, filters: ChunkFilter | None = None
+    service: AssistantService, provider: Provider | None = None, filters: ChunkFilter | None = None
 ) -> Runnable[Any, dict[str, Any]]:
     """The service's answering as an LCEL `Runnable`: a question string or `{"question",
     "history"}` (history: `{role, content}` dicts, `(role, content)` pairs or LangChain messages)
@@ -106,7 +106,7 @@ class AnswerRunnable(Runnable[Any, dict[str, Any]]):
     """The service's answering, invoked or streamed (see `answer_runnable`)."""
 
     def __init__(
-        self, service: AssistantService, provider: str | None = None, filters: ChunkFilter | None = None
+        self, service: AssistantService, provider: Provider | None = None, filters: ChunkFilter | None = None
     ) -> None:
         self.service = service
         self.provider = provider

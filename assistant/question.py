@@ -10,6 +10,8 @@ from assistant.lexical import terms
 from assistant.text import words
 
 MAX_QUESTION_CHARS = 2000  # a question, as asked or rewritten to stand alone
+# The longest text of one message of a conversation, question or answer, as saved or sent back.
+MAX_MESSAGE_CHARS = 20_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # What is wrong with a question, in English (`assistant.notices` lists them with the service's

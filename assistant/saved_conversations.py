@@ -34,13 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError, ConversationError
+from assistant.question import MAX_MESSAGE_CHARS
 from assistant.settings import Settings
+from assistant.text import shorten
 
 log = logging.getLogger(__name__)
 MAX_CONVERSATIONS = 200  # per owner
 MAX_ANSWERS = 200  # per conversation
 MAX_TITLE_CHARS = 120
-MAX_QUESTION_CHARS = 20_000
 MAX_ANSWER_BYTES = 512 * 1024  # one answer with its citations and passages, as JSON
 TITLE_FROM_QUESTION_CHARS = 80
 _ID = re.compile(r"[A-Za-z0-9_-]{22}")  # secrets.token_urlsafe(16): 128 random bits
@@ -204,7 +205,7 @@ class ConversationStore:
                         MAX_CONVERSATIONS,
                     )
                 conversation_id = _new_id()
-                title = _shorten(fields["question"], TITLE_FROM_QUESTION_CHARS)
+                title = shorten(_CONTROL.sub(" ", fields["question"]), TITLE_FROM_QUESTION_CHARS)
                 db.execute(
                     "INSERT INTO conversation (id, owner, title, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -337,8 +338,8 @@ def _answer_fields(answer: Mapping[str, Any], passages: Sequence[Mapping[str, An
     question, text = answer.get("question"), answer.get("answer")
     citations, notices = answer.get("citations", []), answer.get("notices", [])
     problems = []
-    if not isinstance(question, str) or not question.strip() or len(question) > MAX_QUESTION_CHARS:
-        problems.append(f"a question of 1 to {MAX_QUESTION_CHARS} characters")
+    if not isinstance(question, str) or not question.strip() or len(question) > MAX_MESSAGE_CHARS:
+        problems.append(f"a question of 1 to {MAX_MESSAGE_CHARS} characters")
     if not isinstance(text, str):
         problems.append("the answer's text")
     if not isinstance(citations, list) or not all(_citation(c) for c in citations):
@@ -401,11 +402,6 @@ def _new_id() -> str:
 def _timestamp(moment: datetime) -> str:
     # Microseconds, so the latest conversation sorts first even within one second.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 __all__ = [

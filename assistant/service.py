@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.access import Reader, may_read
-from assistant.answer import REFUSAL_TEXT, Answer, Citation, RetrievedPassage
+from assistant.answer import QUOTE_JOIN, REFUSAL_TEXT, Answer, Citation, RetrievedPassage
 from assistant.answering.answerers import Answerer, Draft, make_answerer
 from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
@@ -38,7 +38,7 @@ from assistant.manifest import COMPLETE
 from assistant.notices import service_text
 from assistant.question import check_question
 from assistant.retrieval import Passage, RetrievalConfig, Retriever
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 from assistant.text import opens_sentence
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class AssistantService:
         self,
         question: str,
         history: Sequence[Message] = (),
-        provider: str | None = None,
+        provider: Provider | None = None,
         filters: ChunkFilter | None = None,
     ) -> Answer:
         """Answer one question (see the module docstring)."""
@@ -119,7 +119,7 @@ class AssistantService:
         self,
         question: str,
         history: Sequence[Message] = (),
-        provider: str | None = None,
+        provider: Provider | None = None,
         filters: ChunkFilter | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer one question as events: text as it is produced, then the verified answer."""
@@ -203,7 +203,7 @@ class AssistantService:
         return all(may_read(e.groups, reader) if e is not None else gone_ok for e in entries)
 
     def search(
-        self, question: str, filters: ChunkFilter | None = None, provider: str | None = None
+        self, question: str, filters: ChunkFilter | None = None, provider: Provider | None = None
     ) -> list[Passage]:
         """The passages `ask` would read for a standalone question: glossed (and rendered in
         English by the provider's model, if it has one), hybrid-retrieved, ranked."""
@@ -254,7 +254,7 @@ class AssistantService:
                 "the index is empty: run `iom-assistant ingest` (or `make serve`) to index the corpus folder"
             )
 
-    def _answerer(self, provider: str) -> Answerer:
+    def _answerer(self, provider: Provider) -> Answerer:
         with self._lock:
             if provider not in self._answerers:
                 self._answerers[provider] = make_answerer(provider, self.settings, self.guard)
@@ -314,7 +314,7 @@ def _compose(report: GroundingReport, passages: Sequence[Passage]) -> tuple[str,
                 title=chunk.title,
                 page=chunk.page,
                 url=chunk.url,
-                quote=" … ".join(marks.quotes[p]),
+                quote=QUOTE_JOIN.join(marks.quotes[p]),
                 score=round(passages[p].score, 4),
                 chunk_id=chunk.chunk_id,
             )

@@ -113,11 +113,13 @@ class ChromaStore:
         collection: str,
         embedding_model: str,
         host: str | None = None,
-        port: int = 8000,
+        port: int | None = None,  # the Chroma server's, given with `host`
         ef_search: int | None = None,
     ) -> None:
         if path is None and host is None:
             raise ConfigurationError("ChromaStore needs an index folder or a Chroma server host.")
+        if host is not None and port is None:
+            raise ConfigurationError("ChromaStore needs the Chroma server's port with its host.")
         self.path = path
         self.host = host
         self.port = port
@@ -141,6 +143,7 @@ class ChromaStore:
             settings = chromadb.Settings(anonymized_telemetry=False)
             try:
                 if self.host:
+                    assert self.port is not None
                     self._client = chromadb.HttpClient(host=self.host, port=self.port, settings=settings)
                 else:
                     assert self.path is not None

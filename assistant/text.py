@@ -9,20 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Abbreviations after which a full stop does not end a sentence (lower case, no dot).
-_ABBREVIATIONS = frozenset(
-    """
-    mr mrs ms dr prof st no nos vol fig figs p pp para paras art e.g i.e etc al vs cf approx jan
-    feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept univ gov govt rev gen col
-    lt sgt capt cmdr hon mt ft u.s u.k u.n ref refs ed eds
-    """.split()
-)
-
 # A run of end marks is matched from its first mark only, and whole (no backtracking into it): a
 # line of 300,000 dots is read in one pass, not once from every dot.
 _OPENING = r"""["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–]"""  # how a sentence starts: a capital, a digit, a bullet
 _SENTENCE_END = re.compile(rf"""(?<![.!?…])([.!?…]++["”’)\]]*)(\s+)(?={_OPENING})""")
 # A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
+_SPACES = re.compile(r"\s+")
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 
 
@@ -76,6 +68,12 @@ def strip_bullet(sentence: str) -> str:
     return BULLET.sub("", sentence, count=1)
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line; cut and ended with "…" when longer than `limit` characters."""
+    text = _SPACES.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 _WORD = re.compile(r"[^\W_]+(?:[.,'’\-/][^\W_]+)*", re.UNICODE)
 
 
@@ -100,6 +98,20 @@ MONTHS = {
     "shtator": 9, "tetor": 10, "nëntor": 11, "nentor": 11, "dhjetor": 12,
 }  # fmt: skip
 ENGLISH_MONTHS = tuple(name for name, _ in sorted(list(MONTHS.items())[:12], key=lambda item: item[1]))
+_ENGLISH_MONTH_ABBREVIATIONS = tuple(list(MONTHS)[12:24])  # the English abbreviations, "jan" ... "dec"
+# A month name or abbreviation of MONTHS (the longest that fits), with the dot of an abbreviation.
+MONTH_PATTERN = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+# A year of four digits from 1900 to 2099.
+YEAR_PATTERN = r"(?:19|20)\d\d"
+
+# Abbreviations after which a full stop does not end a sentence (lower case, no dot).
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof st no nos vol fig figs p pp para paras art e.g i.e etc al vs cf approx
+    inc ltd co corp dept univ gov govt rev gen col lt sgt capt cmdr hon mt ft u.s u.k u.n ref
+    refs ed eds
+    """.split()
+) | frozenset(_ENGLISH_MONTH_ABBREVIATIONS)
 
 
 def fold(text: str) -> str:

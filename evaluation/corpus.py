@@ -59,9 +59,9 @@ def evaluation_corpus(cache: Path = DEFAULT_CACHE) -> Path:
     missing = [f.path for f in locked_files() if not f.holds(cache)]
     if missing:
         raise ConfigurationError(
-            f"{len(missing)} evaluation document(s) missing or changed in {cache}: {', '.join(missing[:4])}"
-            f"{' …' if len(missing) > 4 else ''}. Run `make corpus` (copies them from "
-            f"${LOCAL_VARIABLE} or {DEFAULT_LOCAL}, or downloads them from the URLs in {LOCK.name})."
+            f"{len(missing)} evaluation document(s) missing or changed in {cache}: {', '.join(missing)}. "
+            f"Run `make corpus` (copies them from ${LOCAL_VARIABLE} or {DEFAULT_LOCAL}, "
+            f"or downloads them from the URLs in {LOCK.name})."
         )
     return cache
 

@@ -1,10 +1,11 @@
-"""Inline SVG plots for report.html: a line plot and a bar plot, drawn here so the report is one
+"""Inline SVG plots for report.html: a line plot, a bar plot and a plot against the baseline, drawn here so the report is one
 self-contained file with no plotting library."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def figure(caption: str, svg: str) -> str:
@@ -54,4 +55,42 @@ def bar_plot(bars: Sequence[tuple[str, int]]) -> str:
             f"<text x='{x + width / 2:.1f}' y='{h - pad + 14}' font-size='10' text-anchor='middle'>{html.escape(label)}</text>"
             f"<text x='{x + width / 2:.1f}' y='{h - pad - bh - 3:.1f}' font-size='10' text-anchor='middle'>{value}</text>"
         )
+    return f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"
+
+
+@dataclass(frozen=True)
+class BaselineBar:
+    """One metric of a run against the baseline: a bar now, a mark at the baseline, the 95% CI."""
+
+    metric: str
+    current: float
+    baseline: float
+    ci: tuple[float, float] | None
+    regressed: bool
+
+
+def baseline_plot(bars: Sequence[BaselineBar]) -> str:
+    """Metrics as bars (red when regressed) with the baseline marked on each."""
+    w, row, pad = 460, 18, 150
+    h = row * len(bars) + 20
+    parts = []
+    for i, c in enumerate(bars):
+        y = 10 + i * row
+        scale = w - pad - 20
+        ci = c.ci
+        color = "#c0392b" if c.regressed else "#0b5cad"
+        parts.append(
+            f"<text x='{pad - 6}' y='{y + 11}' font-size='10' text-anchor='end'>{html.escape(c.metric)}</text>"
+        )
+        parts.append(
+            f"<rect x='{pad}' y='{y + 2}' width='{c.current * scale:.1f}' height='10' fill='{color}' opacity='.7'/>"
+        )
+        parts.append(
+            f"<line x1='{pad + c.baseline * scale:.1f}' y1='{y}' x2='{pad + c.baseline * scale:.1f}' "
+            f"y2='{y + 14}' stroke='#222' stroke-width='2'/>"
+        )
+        if ci is not None:
+            parts.append(
+                f"<line x1='{pad + ci[0] * scale:.1f}' y1='{y + 7}' x2='{pad + ci[1] * scale:.1f}' y2='{y + 7}' stroke='#222'/>"
+            )
     return f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"

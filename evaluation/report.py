@@ -20,13 +20,9 @@ from assistant.citations import strip_markers
 from evaluation.dataset import source_matches
 from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
-from evaluation.plots import bar_plot, figure, line_plot
-from evaluation.registry import QUESTION_SCORES
+from evaluation.plots import BaselineBar, bar_plot, baseline_plot, figure, line_plot
+from evaluation.registry import GROUP_HEADLINE, QUESTION_SCORES
 from evaluation.runner import QuestionResult, aggregate
-
-# The columns of the per-language and per-tag tables.
-_GROUP_METRICS = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",
-                  "correct_refusal_rate", "false_refusal_rate")  # fmt: skip
 
 
 def write_run(
@@ -181,12 +177,12 @@ def _group_lines(
     for r in results:
         for group in groups_of(r):
             members.setdefault(group, []).append(r)
-    lines = ["", f"## {title}", "", f"| group | questions | {' | '.join(_GROUP_METRICS)} |"]
-    lines.append(f"| --- | --- | {'--- | ' * len(_GROUP_METRICS)}")
+    lines = ["", f"## {title}", "", f"| group | questions | {' | '.join(GROUP_HEADLINE)} |"]
+    lines.append(f"| --- | --- | {'--- | ' * len(GROUP_HEADLINE)}")
     for group in sorted(members, key=lambda g: (-len(members[g]), g)):
         m = aggregate(members[group])
         lines.append(
-            f"| {group} | {len(members[group])} | {' | '.join(_fmt(m.get(k)) for k in _GROUP_METRICS)} |"
+            f"| {group} | {len(members[group])} | {' | '.join(_fmt(m.get(k)) for k in GROUP_HEADLINE)} |"
         )
     return lines
 
@@ -314,26 +310,9 @@ def _baseline_plot(results: Sequence[QuestionResult], comparisons: Sequence[Comp
     shown = [c for c in comparisons if c.part == "all" and c.current is not None and c.baseline is not None][
         :12
     ]
-    w, row, pad = 460, 18, 150
-    h = row * len(shown) + 20
-    parts = []
-    for i, c in enumerate(shown):
-        y = 10 + i * row
-        scale = w - pad - 20
-        ci = _ci(results, c.metric)
-        color = "#c0392b" if c.regressed else "#0b5cad"
-        parts.append(
-            f"<text x='{pad - 6}' y='{y + 11}' font-size='10' text-anchor='end'>{html.escape(c.metric)}</text>"
-        )
-        parts.append(
-            f"<rect x='{pad}' y='{y + 2}' width='{(c.current or 0) * scale:.1f}' height='10' fill='{color}' opacity='.7'/>"
-        )
-        parts.append(
-            f"<line x1='{pad + (c.baseline or 0) * scale:.1f}' y1='{y}' x2='{pad + (c.baseline or 0) * scale:.1f}' "
-            f"y2='{y + 14}' stroke='#222' stroke-width='2'/>"
-        )
-        if ci is not None:
-            parts.append(
-                f"<line x1='{pad + ci[0] * scale:.1f}' y1='{y + 7}' x2='{pad + ci[1] * scale:.1f}' y2='{y + 7}' stroke='#222'/>"
-            )
-    return f"<svg width='{w}' height='{h}' xmlns='http://www.w3.org/2000/svg'>{''.join(parts)}</svg>"
+    return baseline_plot(
+        [
+            BaselineBar(c.metric, c.current or 0, c.baseline or 0, _ci(results, c.metric), c.regressed)
+            for c in shown
+        ]
+    )

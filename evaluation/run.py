@@ -10,10 +10,11 @@ from typing import Any
 from assistant.answer import Answer
 from assistant.errors import ConfigurationError
 from assistant.service import AssistantService
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 from evaluation.dataset import SPLITS, EvalCase, load_dataset
 from evaluation.gate import Comparison, compare, right_to_wrong
 from evaluation.judge import Judge
+from evaluation.registry import HEADLINE
 from evaluation.report import write_run
 from evaluation.runner import aggregate, evaluate
 
@@ -34,11 +35,9 @@ class Outcome:
 
     def summary(self) -> str:
         """A few lines for the terminal."""
-        keys = ("hit@1", "evidence_recall@5", "key_fact_recall", "citation_precision",
-                "correct_refusal_rate", "false_refusal_rate", "latency_ms_p50")  # fmt: skip
         parts = self.metrics.get("splits", {})
         lines = [f"{'':24}{'all':>8}" + "".join(f"{p:>8}" for p in parts)]
-        for k in keys:
+        for k in HEADLINE:
             values = [self.metrics.get(k), *(m.get(k) for m in parts.values())]
             lines.append(f"{k:24}" + "".join(f"{'n/a' if v is None else v:>8}" for v in values))
         for c in self.comparisons:
@@ -58,7 +57,7 @@ def run_evaluation(
     out: Path,
     *,
     baseline: Path | None = None,
-    provider: str | None = None,
+    provider: Provider | None = None,
     progress: bool = False,
     service: AssistantService | None = None,
     judge: Judge | None = None,

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect, sync_playwright
 
+from assistant.answer import REFUSAL_TEXT
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("IOM_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -29,7 +31,7 @@ ANSWER_TIMEOUT_MS = 60_000
 # What a page must show within, once the answer is in: Playwright's 5 s default is too short on a
 # CI machine twice as busy as a developer's (a folded turn once took longer to open there).
 EXPECT_TIMEOUT_MS = 20_000
-REFUSAL = "I could not find this in the IOM documents"
+REFUSAL = REFUSAL_TEXT.rstrip(".")  # the refusal without its full stop, as the pages are searched for it
 
 Scope = Page | FrameLocator
 

@@ -38,7 +38,9 @@ def test_guard_rejects_smollm2_closed_book_hallucinations(smollm2_server: str, s
     from assistant.grounding import parse_claims
 
     service = llm_service(seed_index, smollm2_server)
-    chat = LangChainChat(ChatModelSpec("default", base_url=smollm2_server, timeout_s=120))
+    chat = LangChainChat(
+        ChatModelSpec("default", model_provider="openai", base_url=smollm2_server, timeout_s=120)
+    )
     raw = "".join(chat.stream([("system", "Answer briefly."), ("user", QUESTION)], max_tokens=120))
     passages, _ = service.retriever.retrieve(QUESTION)
     texts = [p.chunk.text for p in passages]
@@ -228,7 +230,9 @@ def test_llm_judge_grades_answers_and_a_dead_judge_grades_nothing(
     settings = load_settings(index_dir=seed_index)
 
     def judged(base_url: str, out: str) -> tuple[dict[str, object], list[dict[str, object]]]:
-        spec = ChatModelSpec("default", base_url=base_url, api_key="none", timeout_s=60)
+        spec = ChatModelSpec(
+            "default", model_provider="openai", base_url=base_url, api_key="none", timeout_s=60
+        )
         judge = Judge(LangChainChat(spec))
         outcome = run_evaluation(settings, dataset, tmp_path / out, provider="extractive", judge=judge)
         lines = (tmp_path / out / "predictions.jsonl").read_text().splitlines()

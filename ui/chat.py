@@ -21,9 +21,9 @@ from typing import Any
 import gradio as gr
 
 from assistant.errors import AssistantError, InvalidQuestionError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import MAX_COMMENT_CHARS, FeedbackStore
 from assistant.filters import ChunkFilter
-from assistant.question import check_question
+from assistant.question import MAX_QUESTION_CHARS, check_question
 from assistant.saved_conversations import ConversationStore
 from assistant.service import AssistantService
 from assistant.settings import Settings
@@ -279,7 +279,7 @@ def build_chat(
                         show_label=False,
                         lines=1,
                         max_lines=5,
-                        max_length=2000,
+                        max_length=MAX_QUESTION_CHARS,
                         scale=6,
                         elem_id="iom-question",
                         autofocus=True,
@@ -291,7 +291,7 @@ def build_chat(
                     comment = gr.Textbox(
                         placeholder=say("comment.placeholder"),
                         show_label=False,
-                        max_length=2000,
+                        max_length=MAX_COMMENT_CHARS,
                         scale=6,
                         elem_id="iom-comment",
                     )

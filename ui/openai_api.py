@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from assistant.answer import Answer
+from assistant.question import MAX_MESSAGE_CHARS
 from assistant.service import StreamEvent
 from assistant.settings import PROVIDERS
 from ui.api import ReaderDep, ReceiptsDep, ServiceDep, require_user, search_filter
@@ -34,7 +35,7 @@ from ui.openai_compat import (
     split_conversation,
 )
 from ui.receipts import Receipts
-from ui.schemas import MAX_HISTORY_MESSAGES, MAX_TEXT_CHARS, AskRequest
+from ui.schemas import MAX_HISTORY_MESSAGES, AskRequest
 
 _STREAMED: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/event-stream": {}}, "description": "the answer"}
@@ -91,7 +92,7 @@ def _ask_request(body: ChatCompletionRequest) -> AskRequest:
     try:
         return AskRequest.model_validate({"question": question, "history": turns, "provider": provider})
     except ValidationError:
-        detail = f"each earlier message may hold at most {MAX_TEXT_CHARS} characters"
+        detail = f"each earlier message may hold at most {MAX_MESSAGE_CHARS} characters"
         raise ApiError(400, "invalid_request", detail, param="messages") from None
 
 

@@ -16,7 +16,9 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from assistant.answer import QUOTE_JOIN
 from assistant.citations import marked_pieces, marker_numbers, marker_space
+from assistant.text import shorten
 from ui.i18n import Messages
 from ui.urls import permalink
 
@@ -24,7 +26,6 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)
 _WS = re.compile(r"\s+")
 _MD_TITLE = re.compile(r'([\\"])')
-QUOTE_JOIN = " … "
 CLOSEST_SOURCES = 3
 SNIPPET_CHARS = 320
 
@@ -174,7 +175,7 @@ def _turn_section(index: int, turn: Turn, answer: AnswerDict, links: _Links, ope
     opened = " open" if open_ else ""
     return (
         f'<details class="iom-turn" data-turn="{index}"{opened}>'
-        f'<summary><span class="iom-q">{escape(_shorten(turn.question, 140))}</span></summary>'
+        f'<summary><span class="iom-q">{escape(shorten(turn.question, 140))}</span></summary>'
         f"{_permalink(turn, links)}{notes}{body}</details>"
     )
 
@@ -183,7 +184,7 @@ def _permalink(turn: Turn, links: _Links) -> str:
     """The saved answer's link, to share with colleagues who may read its sources."""
     if turn.saved_id is None:
         return ""
-    said = links.messages("source.permalink_of", question=_shorten(turn.question, 140))
+    said = links.messages("source.permalink_of", question=shorten(turn.question, 140))
     href = escape(permalink(links.base_url, turn.saved_id))
     return (
         f'<p class="iom-permalink"><a href="{href}" target="_blank" rel="noopener" '
@@ -225,7 +226,7 @@ def _closest_sources(answer: AnswerDict, links: _Links) -> str:
     for rank, passage in enumerate(retrieved, 1):
         title = _title(passage) + _page(passage.get("page"), messages)
         label = messages("source.closest_label", n=rank, title=title)
-        snippet = escape(_shorten(str(passage.get("text", "")), SNIPPET_CHARS))
+        snippet = escape(shorten(str(passage.get("text", "")), SNIPPET_CHARS))
         meta = _meta(str(passage["source_id"]), passage.get("page"), messages)
         items.append(
             '<li class="iom-src iom-closest">'
@@ -310,8 +311,3 @@ def _find(text: str, quote_text: str) -> tuple[int, int] | None:
         return None
     match = re.search(r"\s+".join(words), text, re.IGNORECASE)
     return (match.start(), match.end()) if match else None
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = _WS.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.feedback import MAX_COMMENT_CHARS, Rating
 from assistant.filters import ChunkFilter
+from assistant.question import MAX_MESSAGE_CHARS
 from assistant.settings import Provider
 
 MAX_HISTORY_MESSAGES = 40
-MAX_TEXT_CHARS = 20_000
 _ISO_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 _EXAMPLE_QUESTION = "When did IOM organize the meeting of the Heads of Border Police in Budva?"
 
@@ -25,7 +25,7 @@ class HistoryMessage(_Strict):
     """One earlier turn of the conversation."""
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=MAX_TEXT_CHARS)
+    content: str = Field(max_length=MAX_MESSAGE_CHARS)
 
 
 class Filters(_Strict):
@@ -74,8 +74,8 @@ class FeedbackIn(_Strict):
     """A rating of one answer."""
 
     answer_id: str = Field(min_length=1, max_length=64)
-    question: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    answer: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    question: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    answer: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     rating: Rating
     comment: str | None = Field(None, max_length=MAX_COMMENT_CHARS)
     citations: list[dict[str, Any]] = Field(default_factory=list, max_length=50)

@@ -33,7 +33,7 @@ from assistant.lexical import terms
 from assistant.notices import service_text
 from assistant.question import MAX_QUESTION_CHARS
 from assistant.retrieval import Passage
-from assistant.settings import Settings
+from assistant.settings import Provider, Settings
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class LLMAnswerer:
         return "".join(parts)
 
 
-def make_answerer(provider: str, settings: Settings, guard: GroundingGuard) -> Answerer:
+def make_answerer(provider: Provider, settings: Settings, guard: GroundingGuard) -> Answerer:
     """The answerer of a provider name (ConfigurationError when its settings are missing)."""
     chat = make_chat_model(provider, settings)
     if chat is None:

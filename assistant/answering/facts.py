@@ -9,22 +9,23 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from assistant.lexical import terms
-from assistant.text import MONTHS, fold, words
+from assistant.text import MONTH_PATTERN, YEAR_PATTERN, fold, words
 
 if TYPE_CHECKING:
     from assistant.answering.decision import TermStatistics
 
-_MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
 # A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
 DATE = re.compile(
-    rf"{YEAR}|\b{_MONTH}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b|\b\d\d?(?:st|nd|rd|th)?\s+{_MONTH}",
+    rf"{YEAR}|\b{MONTH_PATTERN}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b"
+    rf"|\b\d\d?(?:st|nd|rd|th)?\s+{MONTH_PATTERN}",
     re.IGNORECASE,
 )
 # A day or a month of a year: "14 June", "June 14", "June 2022", "14/06/2022", "2022-06-14".
 _DAY = re.compile(
-    rf"\b{_MONTH}\s+(?:\d\d?\b|{YEAR})|\b\d\d?(?:st|nd|rd|th|er)?\s+(?:de\s+)?{_MONTH}"
-    r"|\b\d{1,2}[/.]\d{1,2}[/.](?:\d\d){1,2}\b|\b(?:19|20)\d\d-\d\d-\d\d\b",
+    rf"\b{MONTH_PATTERN}\s+(?:\d\d?\b|{YEAR})|\b\d\d?(?:st|nd|rd|th|er)?\s+(?:de\s+)?{MONTH_PATTERN}"
+    r"|\b\d{1,2}[/.]\d{1,2}[/.](?:\d\d){1,2}\b"
+    rf"|\b{YEAR_PATTERN}-\d\d-\d\d\b",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(  # a count; not the number of a name or code ("COVID-19", "IN/285")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.answering.prompts import Message
 from assistant.errors import ConfigurationError, ProviderError
-from assistant.settings import Settings
+from assistant.settings import PROVIDERS, Provider, Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -42,11 +42,11 @@ class ChatModelSpec:
     """Which LangChain chat model `init_chat_model` builds and how it is reached."""
 
     model: str
-    model_provider: str = "openai"  # an init_chat_model provider: openai, azure_openai, ollama, ...
+    model_provider: str  # an init_chat_model provider: openai, azure_openai, ollama, ...
+    timeout_s: float
     base_url: str | None = None  # Azure OpenAI: the resource's endpoint
     api_key: str | None = None  # None: the integration's own variable (AZURE_OPENAI_API_KEY, ...)
     api_version: str | None = None  # Azure OpenAI only
-    timeout_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatModelSpec:
@@ -161,7 +161,7 @@ class LlamaCppChat:
                 raise ProviderError(f"the local model failed ({type(exc).__name__}: {exc})") from exc
 
 
-def make_chat_model(provider: str, settings: Settings) -> ChatModel | None:
+def make_chat_model(provider: Provider, settings: Settings) -> ChatModel | None:
     """The chat model for a provider name; None for `extractive`."""
     match provider:
         case "extractive":
@@ -179,4 +179,4 @@ def make_chat_model(provider: str, settings: Settings) -> ChatModel | None:
                 )
             return LlamaCppChat(settings.llm_model_path)
         case _:
-            raise ConfigurationError(f"unknown provider {provider!r}: choose extractive, openai or llamacpp")
+            raise ConfigurationError(f"unknown provider {provider!r}: choose {', '.join(PROVIDERS)}")

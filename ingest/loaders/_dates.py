@@ -8,15 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from assistant.text import MONTHS
+from assistant.text import MONTH_PATTERN, MONTHS, YEAR_PATTERN
 
-_MONTH = "(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
-_YEAR = r"(?P<year>(?:19|20)\d\d)\b"
+_MONTH = rf"(?P<month>{MONTH_PATTERN})"  # with its dot, if any, which _iso drops
+_YEAR = rf"(?P<year>{YEAR_PATTERN})\b"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th|er)?"
 _MORE_DAYS = r"(?:\s*(?:and|et|y|&|-|–|to)\s*[0-3]?\d(?:st|nd|rd|th)?)?"
 
 _PATTERNS = (
-    re.compile(r"\b(?P<year>(?:19|20)\d\d)-(?P<month>[01]\d)-(?P<day>[0-3]\d)\b"),
+    re.compile(rf"\b(?P<year>{YEAR_PATTERN})-(?P<month>[01]\d)-(?P<day>[0-3]\d)\b"),
     re.compile(rf"\b{_MONTH}\s+{_DAY}{_MORE_DAYS},?\s+{_YEAR}", re.IGNORECASE),
     re.compile(rf"\b{_DAY}{_MORE_DAYS}\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?{_YEAR}", re.IGNORECASE),
     re.compile(rf"\b{_MONTH},?\s+(?:de\s+)?{_YEAR}", re.IGNORECASE),
@@ -72,7 +72,7 @@ def _iso(match: re.Match[str]) -> str | None:
         return None
 
 
-_PDF_DATE = re.compile(r"^(?:D:)?(?P<year>(?:19|20)\d\d)(?P<month>[01]\d)?(?P<day>[0-3]\d)?")
+_PDF_DATE = re.compile(rf"^(?:D:)?(?P<year>{YEAR_PATTERN})(?P<month>[01]\d)?(?P<day>[0-3]\d)?")
 
 
 def date_from_metadata(value: object) -> str | None:

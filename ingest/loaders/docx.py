@@ -25,7 +25,7 @@ from ingest.cleaning import normalize_text
 from ingest.loaders._dates import date_from_metadata, find_published
 from ingest.loaders._files import clip_title, read_bytes, title_from_filename
 from ingest.loaders._limits import ReadLimits
-from ingest.loaders._tables import has_header_row, render_table
+from ingest.loaders._tables import CELL_SEPARATOR, has_header_row, render_table
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _table_blocks(table: Table) -> Iterator[tuple[str | None, list[str]]]:
 def _block_label(first_line: str) -> str | None:
     """ "Evaluation recommendation # 1: The AAP team ..." -> "Evaluation recommendation # 1"."""
     label, sep, _ = first_line.partition(":")
-    return label.strip() if sep and 0 < len(label) <= 60 and " | " not in label else None
+    return label.strip() if sep and 0 < len(label) <= 60 and CELL_SEPARATOR not in label else None
 
 
 def _cell_texts(table: Table) -> list[list[str]]:
@@ -175,7 +175,7 @@ def _cell_text(cell: _Cell) -> str:
     parts = [" ".join(normalize_text(p.text).split()) for p in cell.paragraphs]
     parts = [part for part in parts if part]
     for nested in cell.tables:
-        parts.extend(" | ".join(c for c in row if c) for row in _cell_texts(nested) if any(row))
+        parts.extend(CELL_SEPARATOR.join(c for c in row if c) for row in _cell_texts(nested) if any(row))
     out = ""
     for part in parts:
         if out:
