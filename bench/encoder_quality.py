@@ -4,7 +4,7 @@ Each `--index BACKEND=DIR` is an index of the same folders built with that backe
 (`bench/ingest.py --corpus corpus ~/.cache/iom-assistant/eval-corpus --keep D` builds D/torch
 and D/onnx-int8). Every question is retrieved for as the service retrieves for an answer
 (the standalone question, its cross-lingual gloss, hybrid search; no answer is read, so this is
-quick) and scored as `evaluation.runner` scores retrieval: hit@1, hit@5, MRR@10 over distinct
+quick) and scored as `evaluation.scoring` scores retrieval: hit@1, hit@5, MRR@10 over distinct
 documents and evidence recall@5 (the short answers in the top 5 passages), per part of the
 development set (tune, test, all), with each backend's difference from the first. Only
 answerable questions whose gold documents are all in `--corpus` count, so an index of part of
@@ -37,7 +37,7 @@ TOLERANCE = 0.01
 
 
 def retrieval_scores(service: AssistantService, case: EvalCase) -> dict[str, float]:
-    """The retrieval figures of one answerable question, as evaluation.runner.score computes them."""
+    """The retrieval figures of one answerable question, as evaluation.scoring.score computes them."""
     answerer = service._answerer("extractive")
     standalone = answerer.standalone(case.question, case.history, [])
     _, passages, _ = service._retrieve(standalone, None, answerer)

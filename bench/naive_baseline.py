@@ -7,7 +7,7 @@ the top 4 by similarity handed to an LLM with the LangChain RAG tutorial prompt.
 Ours: `AssistantService` over the full index, with the extractive provider and, when an
 LLM endpoint is given, the openai provider against the same endpoint.
 
-Both are scored by `evaluation.runner`, so every figure means the same thing in each
+Both are scored by `evaluation.scoring`, so every figure means the same thing in each
 column. The naive answers carry no citation markers; to judge their grounding at all,
 each of their sentences is checked against all four retrieved passages (generous to
 the naive pipeline). A naive answer counts as a refusal when it says it does not know.
@@ -49,7 +49,7 @@ from assistant.service import AssistantService  # noqa: E402
 from assistant.settings import Settings, load_settings  # noqa: E402
 from evaluation.corpus import evaluation_corpus  # noqa: E402
 from evaluation.dataset import EvalCase, load_dataset  # noqa: E402
-from evaluation.runner import aggregate, evaluate  # noqa: E402
+from evaluation.scoring import aggregate, evaluate  # noqa: E402
 from ingest.discovery import DEFAULT_IGNORE, discover, distinct_source_ids  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
 from ingest.pipeline import IngestOptions, Ingestor  # noqa: E402

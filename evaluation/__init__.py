@@ -1,1 +1,2 @@
-"""Evaluation: dataset schema, metrics, runner, report and the baseline gate."""
+"""Evaluation: dataset schema, metrics, scoring (scoring.py), one run end to end (run.py), report
+and the baseline gate."""

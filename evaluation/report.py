@@ -22,7 +22,7 @@ from evaluation.gate import Comparison
 from evaluation.metrics import bootstrap_ci
 from evaluation.plots import BaselineBar, bar_plot, baseline_plot, figure, line_plot
 from evaluation.registry import GROUP_HEADLINE, QUESTION_SCORES
-from evaluation.runner import QuestionResult, aggregate
+from evaluation.scoring import QuestionResult, aggregate
 
 
 def write_run(

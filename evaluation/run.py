@@ -16,7 +16,7 @@ from evaluation.gate import Comparison, compare, right_to_wrong
 from evaluation.judge import Judge
 from evaluation.registry import HEADLINE
 from evaluation.report import write_run
-from evaluation.runner import aggregate, evaluate
+from evaluation.scoring import aggregate, evaluate
 
 
 @dataclass

@@ -200,7 +200,7 @@ def test_csv_cells_that_look_like_formulas_are_shown_as_text() -> None:
 @pytest.mark.unit
 def test_every_metric_is_named_once_in_the_registry() -> None:
     from evaluation.registry import METRIC_KEYS, QUESTION_SCORES
-    from evaluation.runner import aggregate
+    from evaluation.scoring import aggregate
 
     assert len(set(METRIC_KEYS)) == len(METRIC_KEYS)
     assert tuple(aggregate([])) == METRIC_KEYS, "aggregate writes exactly the registered metrics"

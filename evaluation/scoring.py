@@ -1,4 +1,5 @@
-"""Runs a dataset through the same service the UI uses and scores every answer."""
+"""Scoring: each answer against its case (`score`), a run's figures (`aggregate`); `evaluate` asks
+every question through the `ask` it is given (the service, as the UI uses it) and scores the answer."""
 
 from __future__ import annotations
 
