@@ -94,6 +94,8 @@ def _continues(previous: str, line: str, width: int) -> bool:
     first = line[0]
     if previous.endswith(("-", "‐", ",", "(", "/")) or first.islower():
         return True
+    if previous.rsplit(None, 1)[-1].lower() in _MINOR_WORDS:  # "IOM has established a" / "Telegram"
+        return True
     if first in "([“\"'" and len(line) > 1 and line[1].islower():
         return True
     ends_sentence = previous.rstrip(CLOSERS).endswith(tuple(TERMINAL))

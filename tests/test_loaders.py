@@ -519,6 +519,20 @@ def test_reflow_keeps_headings_bullets_and_paragraph_breaks() -> None:
     ]
 
 
+def test_a_line_ending_in_an_article_or_preposition_goes_on() -> None:
+    """A short line that ends in "a", "the" or "of" cannot end a paragraph, even when the next line
+    starts with a capital: "IOM has established a" / "Telegram channel"."""
+    wrapped = [
+        "The evaluation employed the six standard criteria of the OECD Development",
+        "Assistance Committee.",
+        "In the Republic of Moldova, IOM has established a",
+        "Telegram channel and a dedicated AAP officer.",
+    ]
+    assert reflow_lines(wrapped)[-1] == (
+        "In the Republic of Moldova, IOM has established a Telegram channel and a dedicated AAP officer."
+    )
+
+
 def test_running_lines_need_repetition_at_page_edges() -> None:
     pages = [["Header of the report", f"Body text {n} that differs", str(n)] for n in range(1, 9)]
     keys = running_line_keys(pages)
