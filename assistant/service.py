@@ -22,7 +22,7 @@ import numpy as np
 from assistant.access import Reader, may_read
 from assistant.answer import QUOTE_JOIN, REFUSAL_TEXT, Answer, Citation, RetrievedPassage
 from assistant.answering.answerers import Answerer, Draft, make_answerer
-from assistant.answering.decision import decide, load_decision_model
+from assistant.answering.decision import TermStatistics, agreeing_first, decide, load_decision_model
 from assistant.answering.prompts import Message
 from assistant.answering.reader import Selection, SentenceReader
 from assistant.blas_threads import limit_blas_threads
@@ -230,7 +230,7 @@ class AssistantService:
         if gloss.foreign and answerer is not None and (english := answerer.in_english(standalone)):
             gloss = replace(self.retriever.gloss(f"{standalone}\n{english}"), english=english)
         passages, vector = self.retriever.retrieve(gloss.search_text, filters)
-        return gloss, passages, vector
+        return gloss, agreeing_first(passages, gloss, self._statistics(filters)), vector
 
     def _read(
         self,
@@ -244,9 +244,13 @@ class AssistantService:
         it out? (the meta-evaluation ...)"): reading it by its own words alone answered fewer
         follow-ups on both dataset parts. The kind of fact asked is the user's own ("who", not
         the earlier question's "when")."""
-        hidden = self.retriever.hidden_sources(filters.reader) if filters is not None else set()
-        stats = self.retriever.lexical.seen_without(hidden)  # nothing the reader may not read shows
+        stats = self._statistics(filters)
         return self.reader.select(gloss.search_text, passages, vector, gloss, asked=asked, stats=stats)
+
+    def _statistics(self, filters: ChunkFilter | None) -> TermStatistics:
+        """The words of the documents as the reader sees them: nothing they may not read shows."""
+        hidden = self.retriever.hidden_sources(filters.reader) if filters is not None else set()
+        return self.retriever.lexical.seen_without(hidden)
 
     def _require_index(self) -> None:
         if self.index.store.count() == 0:

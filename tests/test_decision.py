@@ -187,6 +187,28 @@ def test_a_record_is_a_document_of_its_own() -> None:
     assert disagreeing(["2022"], passage_of(row, "doc-0.txt", "csv"), None, stats) == ["2022"]
     europe = passage_of("Region: Europe", "export_2021-09-05.csv", "csv")
     assert disagreeing(["2021"], europe, None, stats) == ["2021"]
+    titled = Chunk(
+        chunk_id="r",
+        source_id="export.csv",
+        text="Reported Year: 2020 Region: Europe",
+        format="csv",
+        title="Missing Migrants Project export 2021-09-05",
+        ordinal=0,
+    )
+    assert disagreeing(["2021", "Missing"], titled, None, stats) == ["2021"], "the title's date is no row's"
+
+
+def test_the_passages_agreeing_with_the_question_are_read_first() -> None:
+    from assistant.answering.decision import agreeing_first
+    from assistant.retrieval import Passage
+
+    texts = ["In 2022 the office in Kenya opened.", "In 2023 the office in Ethiopia opened.", "Budva."]
+    passages = [Passage(passage_of(t, f"doc-{i}.txt"), i + 1, 0.5) for i, t in enumerate(texts)]
+    stats = documents(*texts)
+    question = "When did the office in Ethiopia open in 2023?"
+    read = agreeing_first(passages, Gloss(question), stats)
+    assert [p.chunk.text for p in read][:2] == [texts[1], texts[0]] and [p.rank for p in read] == [1, 2, 3]
+    assert agreeing_first(passages, Gloss("When did the office open?"), stats) == passages, "no entities"
 
 
 def test_an_entity_stands_in_a_compound_or_a_possessive() -> None:

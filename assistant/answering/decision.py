@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from assistant.answering.facts import STATED, YEAR
@@ -33,6 +33,7 @@ from assistant.documents import Chunk
 from assistant.lexical import stem, terms
 from assistant.lexicon import load_places
 from assistant.notices import service_text
+from assistant.retrieval import Passage
 from assistant.text import MONTHS, STOPWORDS, fold, is_acronym, words
 
 
@@ -79,6 +80,9 @@ _MONTH_NAMES = {
     n: [fold(name) for name, number in MONTHS.items() if number == n] for n in set(MONTHS.values())
 }
 _ENTITY = re.compile(r"[^\W_]+(?:[./\-][^\W_]+)*")
+# Of the retrieved passages, the first this many are read with those agreeing with the question's
+# entities first (tuning part: hit@1 0.858 -> 0.863, answers unchanged; the first 10: fewer right).
+AGREEING_FIRST = 5
 
 
 def question_entities(question: str, gloss: Gloss | None, stats: TermStatistics) -> list[str]:
@@ -135,6 +139,19 @@ def _variants(entity: str, gloss: Gloss | None) -> set[str]:
     return variants
 
 
+def agreeing_first(
+    passages: Sequence[Passage], gloss: Gloss, stats: TermStatistics, top: int = AGREEING_FIRST
+) -> list[Passage]:
+    """The passages with, among the first `top`, those that agree with all the question's entities
+    (`disagreeing`) before those that do not, each group in retrieval order; ranks renumbered.
+    A question about the JI-HoA's 2022 figures reads the passage that names both first."""
+    entities = question_entities(gloss.question, gloss, stats)
+    if not entities:
+        return list(passages)
+    head = sorted(passages[:top], key=lambda p: bool(disagreeing(entities, p.chunk, gloss, stats)))
+    return [replace(p, rank=i + 1) for i, p in enumerate([*head, *passages[top:]])]
+
+
 def missing_entities(entities: Sequence[str], passage: str, gloss: Gloss | None = None) -> list[str]:
     """The entities of which neither the words nor a gloss stand in the passage (a part of a
     compound counts: "Asia" stands in "Asia-Pacific")."""
@@ -163,8 +180,9 @@ def disagreeing(
     gives must stand in the row ("in 2022" is not met by the export's other rows, nor by the
     export's date in its file name)."""
     in_passage = missing_entities(entities, chunk.embedding_text(), gloss)
-    if chunk.format == "csv":
-        return in_passage
+    if chunk.format == "csv":  # a year or number by the row's own fields, not the export's date
+        numbers = [e for e in entities if any(c.isdigit() for c in e) and e not in in_passage]
+        return in_passage + missing_entities(numbers, chunk.text, gloss)
     source_id = chunk.source_id
     named = _held(source_id.replace("_", " "))  # "Haiti-RD" holds "RD"
     return [
