@@ -82,6 +82,15 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert holds("number", "In total 45 In-person interviews were held.", question)
 
 
+def test_when_asks_for_a_date_at_the_head_of_a_clause_not_as_a_conjunction() -> None:
+    assert wanted_kind("Selon le rapport, quand a eu lieu la réunion ?") == "date"
+    assert wanted_kind("Según el informe, ¿cuándo se celebró?") == "date"
+    assert wanted_kind("Kur u mbajt takimi?") == "date"
+    conjunction = "Çfarë mundësie duhet të ekzistojë kur të kthyerit nuk mund të punësohen?"
+    assert wanted_kind(conjunction) != "date"
+    assert wanted_kind("¿Qué se hace cuando llegan los migrantes?") != "date"
+
+
 def test_what_date_asks_for_a_day_or_a_month_not_a_year() -> None:
     question = "On what date was the final debriefing workshop held?"
     assert wanted_kind(question) == "day"

@@ -75,8 +75,14 @@ STATED = {
 }
 # What each kind of question says, folded, in English, French, Spanish and Albanian.
 _ASKS_DATE = re.compile(
-    r"\b(what year|which year|what date|since when|quand|depuis quand|quelle date|quel jour|quelle annee"
-    r"|en quel mois|cuando|desde cuando|que fechas?|que ano|en que ano|kur|ne cilin vit|cilen date)\b"
+    r"\b(what year|which year|what date|since when|depuis quand|quelle date|quel jour|quelle annee"
+    r"|en quel mois|desde cuando|que fechas?|que ano|en que ano|ne cilin vit|cilen date)\b"
+)
+# "When" asks for a date at the head of a question or of a clause ("Selon le rapport, quand ...",
+# "¿Cuándo ...?"), not as a conjunction inside one ("... duhet të ekzistojë kur të kthyerit ...").
+_ASKS_WHEN = re.compile(
+    r"(?:^|[,;:¿]\s*)(?:and |but |so |et |y |dhe )?(?:when|quand|cuando|kur)\b"
+    r"|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had)\b"
 )
 _ASKS_AMOUNT = re.compile(
     r"\b(budget|cost|costs|spent|spend|funding amount|how much money|montant|cout|presupuesto|costo"
@@ -155,10 +161,7 @@ def wanted_kind(question: str) -> str | None:
     q = _asked(question)
     if _ASKS_DAY.search(q):
         return "day"
-    # "when" asks for a date at the head of a question, not in "... include when using X"
-    if re.search(
-        r"^(?:and |but |so )?when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had)\b", q
-    ) or _ASKS_DATE.search(q):
+    if _ASKS_WHEN.search(q) or "cuándo" in question.lower() or _ASKS_DATE.search(q):
         return "date"
     if _ASKS_AMOUNT.search(q):
         return "amount"
