@@ -80,6 +80,9 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert holds("number", "Figure 8 shows that 40 positions were cut.", question)
     assert holds("number", "The office cut 30 positions.", question)
     assert holds("number", "In total 45 In-person interviews were held.", question)
+    address = "Organisation internationale pour les migrations, Rue E. Pierre, 11, Tabarre 27, Port-au-Prince"
+    assert not holds("number", address, question), "an address's numbers"
+    assert holds("number", "The office on Main Street hired 40 staff; 30 positions were cut.", question)
 
 
 def test_when_asks_for_a_date_at_the_head_of_a_clause_not_as_a_conjunction() -> None:

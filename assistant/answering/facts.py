@@ -53,6 +53,12 @@ _LABEL = re.compile(
     r"|page|p\.|case study|step|phase|objective|component|item|no\.|number|n°)\s*#?\s*\d[\d.]*",
     re.IGNORECASE,
 )
+# A postal address, from its street word on: its numbers count nothing.
+_ADDRESS = re.compile(
+    r"\b(?:rue|street|avenue|road|boulevard|route|chemin|calle|avenida|carrera|rruga|p\.?\s?o\.? box)\b"
+    r"[^;\n]{0,60}",
+    re.IGNORECASE,
+)
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 _PERSON_WORD = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]+|\b[A-ZÀ-Þ]{4,}\b")  # "Laura", "BOUCSEIN"
 # A line that is little but web addresses ("File URL: https://...") answers only a question asking
@@ -203,8 +209,10 @@ def holds(
 
 
 def _counts(text: str) -> set[str]:
-    """The numbers of a text that may be counts: not footnote marks, labels ("Figure 8") or dates."""
-    return set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", _FOOTNOTE.sub(" ", text)))))
+    """The numbers of a text that may be counts: not footnote marks, labels ("Figure 8"), dates or
+    the numbers of a postal address ("Rue E. Pierre, 11, Tabarre 27")."""
+    text = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", text))
+    return set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", text))))
 
 
 def person_name(stats: TermStatistics) -> Callable[[str], bool]:
