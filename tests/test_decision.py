@@ -82,6 +82,9 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert holds("number", "In total 45 In-person interviews were held.", question)
     address = "Organisation internationale pour les migrations, Rue E. Pierre, 11, Tabarre 27, Port-au-Prince"
     assert not holds("number", address, question), "an address's numbers"
+    assert not holds("number", "1 – using common terminology for case data.", question), "a list item's"
+    assert not holds("number", "38 | 2021 | RP.0110 | Final evaluation", question), "a row's and a code's"
+    assert holds("number", "Ethiopia | 221 | 745", question)
     assert holds("number", "The office on Main Street hired 40 staff; 30 positions were cut.", question)
 
 

@@ -28,8 +28,8 @@ _DAY = re.compile(
     rf"|\b{YEAR_PATTERN}-\d\d-\d\d\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(  # a count; not the number of a name or code ("COVID-19", "IN/285")
-    r"(?<![^\W\d_][-/])\b\d[\d,.]*\b"
+_NUMBER = re.compile(  # a count; not the number of a name or code ("COVID-19", "IN/285", "RP.0110")
+    r"(?<![^\W\d_][-/.])\b\d[\d,.]*\b"
     r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
     r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
     re.IGNORECASE,
@@ -53,6 +53,9 @@ _LABEL = re.compile(
     r"|page|p\.|case study|step|phase|objective|component|item|no\.|number|n°)\s*#?\s*\d[\d.]*",
     re.IGNORECASE,
 )
+# The number of an item in a list or of a row in a table, opening its line: "1 – using common
+# terminology", "38 | 2021 | RP.0110 | ...".
+_ITEM_NUMBER = re.compile(r"^\s*\(?\d{1,3}(?:[.)]\s|\s*[–—|-]\s)")
 # A postal address, from its street word on: its numbers count nothing.
 _ADDRESS = re.compile(
     r"\b(?:rue|street|avenue|road|boulevard|route|chemin|calle|avenida|carrera|rruga|p\.?\s?o\.? box)\b"
@@ -211,7 +214,7 @@ def holds(
 def _counts(text: str) -> set[str]:
     """The numbers of a text that may be counts: not footnote marks, labels ("Figure 8"), dates or
     the numbers of a postal address ("Rue E. Pierre, 11, Tabarre 27")."""
-    text = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", text))
+    text = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", text)))
     return set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", text))))
 
 
