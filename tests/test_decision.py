@@ -171,6 +171,12 @@ def test_entities_are_names_acronyms_years_and_numbers() -> None:
     )
 
 
+def test_a_name_followed_by_its_acronym_is_the_acronym() -> None:
+    """The name may be spelled out in the question's language, not the documents'."""
+    question = "How many requests did the Centro Regional de Datos (RDH) in Ethiopia handle in 2023?"
+    assert question_entities(question, None, STATS) == ["RDH", "Ethiopia", "2023"]
+
+
 def test_a_line_about_another_country_or_year_does_not_agree() -> None:
     entities = question_entities("How many complaints did IOM Ethiopia receive in 2023?", None, STATS)
     assert missing_entities(entities, "IOM Türkiye received 2,000 complaints in 2023.") == ["Ethiopia"]
