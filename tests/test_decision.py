@@ -141,8 +141,8 @@ def test_a_person_asked_by_their_role_is_one_named_beside_that_role() -> None:
     assert not holds("person", "Donor: Government of Colombia", spanish)
 
 
-def passage_of(text: str, source_id: str, format: str = "text") -> Chunk:
-    return Chunk(chunk_id="p", source_id=source_id, text=text, title="", format=format, ordinal=0)
+def passage_of(text: str, source_id: str, format: str = "text", title: str = "") -> Chunk:
+    return Chunk(chunk_id="p", source_id=source_id, text=text, title=title, format=format, ordinal=0)
 
 
 def documents(*texts: str) -> LexicalIndex:
@@ -208,14 +208,8 @@ def test_a_record_is_a_document_of_its_own() -> None:
     assert disagreeing(["2022"], passage_of(row, "doc-0.txt", "csv"), None, stats) == ["2022"]
     europe = passage_of("Region: Europe", "export_2021-09-05.csv", "csv")
     assert disagreeing(["2021"], europe, None, stats) == ["2021"]
-    titled = Chunk(
-        chunk_id="r",
-        source_id="export.csv",
-        text="Reported Year: 2020 Region: Europe",
-        format="csv",
-        title="Missing Migrants Project export 2021-09-05",
-        ordinal=0,
-    )
+    title = "Missing Migrants Project export 2021-09-05"
+    titled = passage_of("Reported Year: 2020 Region: Europe", "export.csv", "csv", title)
     assert disagreeing(["2021", "Missing"], titled, None, stats) == ["2021"], "the title's date is no row's"
 
 
