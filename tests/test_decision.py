@@ -68,6 +68,11 @@ def test_a_question_asking_several_things_is_read_as_its_parts() -> None:
     assert asked_parts("What did Bosnia and Herzegovina agree?") == ["what did bosnia and herzegovina agree?"]
 
 
+def test_a_name_with_accents_is_a_name() -> None:
+    question = "Qui a mené l'évaluation finale du projet ?"
+    assert holds("name", "Type d'évaluation : finale. Évaluateur(s) : Célestin SIKUBE", question)
+
+
 def test_a_footnote_mark_is_no_count() -> None:
     question = "How many staff positions were cut?"
     assert not holds("number", "a reduction of staff was found.31 In general, informants agreed", question)

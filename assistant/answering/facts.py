@@ -62,7 +62,7 @@ _ADDRESS = re.compile(
     r"[^;\n]{0,60}",
     re.IGNORECASE,
 )
-_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+_PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÀ-Þ][a-zß-ÿ]+")  # "Célestin", not only "Laura"
 _PERSON_WORD = re.compile(r"\b[A-ZÀ-Þ][a-zß-ÿ]+|\b[A-ZÀ-Þ]{4,}\b")  # "Laura", "BOUCSEIN"
 # A line that is little but web addresses ("File URL: https://...") answers only a question asking
 # for a link.
