@@ -131,9 +131,10 @@ class AssistantService:
         notices: list[str] = []
 
         standalone = answerer.standalone(question, history, notices)
-        gloss, passages, vector = self._retrieve(standalone, filters, answerer)
+        stats = self._statistics(filters)
+        gloss, passages, vector = self._retrieve(standalone, filters, answerer, stats)
         retrieved_at = time.perf_counter()
-        selection = self._read(question, gloss, passages, vector, filters)
+        selection = self._read(question, gloss, passages, vector, stats)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [retrieved_passage(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
@@ -210,27 +211,29 @@ class AssistantService:
         question = check_question(question)
         answerer = self._answerer(provider or self.settings.llm_provider)
         self._require_index()
-        return self._retrieve(question, filters, answerer)[1]
+        return self._retrieve(question, filters, answerer, self._statistics(filters))[1]
 
     def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
         """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
         fitting the decision model)."""
         question = check_question(question)
-        gloss, passages, vector = self._retrieve(question, filters, None)
-        return passages, self._read(question, gloss, passages, vector, filters)
+        stats = self._statistics(filters)
+        gloss, passages, vector = self._retrieve(question, filters, None, stats)
+        return passages, self._read(question, gloss, passages, vector, stats)
 
     # -- steps --------------------------------------------------------------------------
 
     def _retrieve(
-        self, standalone: str, filters: ChunkFilter | None, answerer: Answerer | None
+        self, standalone: str, filters: ChunkFilter | None, answerer: Answerer | None, stats: TermStatistics
     ) -> tuple[Gloss, list[Passage], np.ndarray]:
         """The question glossed for its words in other languages (and, when the answerer has a
-        language model, with its English rendering), its passages and its vector."""
+        language model, with its English rendering), its passages (those agreeing with it first,
+        by `stats`: the words of the documents the reader may read) and its vector."""
         gloss = self.retriever.gloss(standalone)
         if gloss.foreign and answerer is not None and (english := answerer.in_english(standalone)):
             gloss = replace(self.retriever.gloss(f"{standalone}\n{english}"), english=english)
         passages, vector = self.retriever.retrieve(gloss.search_text, filters)
-        return gloss, agreeing_first(passages, gloss, self._statistics(filters)), vector
+        return gloss, agreeing_first(passages, gloss, stats), vector
 
     def _read(
         self,
@@ -238,13 +241,12 @@ class AssistantService:
         gloss: Gloss,
         passages: list[Passage],
         vector: np.ndarray,
-        filters: ChunkFilter | None,
+        stats: TermStatistics,
     ) -> Selection:
         """The sentences that answer. A follow-up is read with its context resolved ("who carried
         it out? (the meta-evaluation ...)"): reading it by its own words alone answered fewer
         follow-ups on both dataset parts. The kind of fact asked is the user's own ("who", not
         the earlier question's "when")."""
-        stats = self._statistics(filters)
         return self.reader.select(gloss.search_text, passages, vector, gloss, asked=asked, stats=stats)
 
     def _statistics(self, filters: ChunkFilter | None) -> TermStatistics:

@@ -13,8 +13,8 @@ import unicodedata
 # line of 300,000 dots is read in one pass, not once from every dot.
 _OPENING = r"""["“‘(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–]"""  # how a sentence starts: a capital, a digit, a bullet
 _SENTENCE_END = re.compile(rf"""(?<![.!?…])([.!?…]++["”’)\]]*)(\s+)(?={_OPENING})""")
-# A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
 _SPACES = re.compile(r"\s+")
+# A list-item marker at the start of a line or sentence: "• ", "- ", "3. ", "(2) ", "a) ".
 BULLET = re.compile(r"^\s*(?:[•●▪◦‣■□➢►✓\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 
 
