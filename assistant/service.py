@@ -21,8 +21,9 @@ import numpy as np
 
 from assistant.access import Reader, may_read
 from assistant.answer import QUOTE_JOIN, REFUSAL_TEXT, Answer, Citation, RetrievedPassage
+from assistant.answering.agreement import TermStatistics, agreeing_first
 from assistant.answering.answerers import Answerer, Draft, make_answerer
-from assistant.answering.decision import TermStatistics, agreeing_first, decide, load_decision_model
+from assistant.answering.decision import decide, load_decision_model
 from assistant.answering.prompts import Message
 from assistant.answering.reader import Selection, SentenceReader
 from assistant.blas_threads import limit_blas_threads

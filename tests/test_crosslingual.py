@@ -70,7 +70,7 @@ def test_inflected_names_are_matched_by_spelling(tmp_path: Path) -> None:
 def test_a_name_the_documents_use_in_another_language_agrees_with_its_translation(tmp_path: Path) -> None:
     """'Afrique' stands in the documents (a French title in an English export), so it is not
     glossed for search; a passage about the 'Horn of Africa' still agrees with it."""
-    from assistant.answering.decision import missing_entities
+    from assistant.answering.agreement import missing_entities
 
     passage = "The Joint Initiative helped migrants return in the Horn of Africa."
     bridge = CrossLingualBridge(EMBEDDER, tmp_path)
@@ -98,7 +98,7 @@ def test_a_french_question_of_words_the_documents_also_hold_agrees_with_their_en
 ) -> None:
     """Every word of this French question stands in some document (the export's French titles),
     so none is glossed for search; the English passage that answers still agrees with it."""
-    from assistant.answering.decision import missing_entities
+    from assistant.answering.agreement import missing_entities
 
     passage = "The Joint Initiative for migrant protection in the Horn of Africa has project code RT.1354."
     bridge = CrossLingualBridge(EMBEDDER, tmp_path)

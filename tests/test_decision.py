@@ -7,16 +7,18 @@ from importlib import resources
 
 import pytest
 
-from assistant.answering.decision import (
-    Evidence,
-    decide,
+from assistant.answering.agreement import (
     disagreeing,
-    load_decision_model,
     missing_entities,
     off_document,
     question_entities,
-    refusal_reason,
     unknown_entities,
+)
+from assistant.answering.decision import (
+    Evidence,
+    decide,
+    load_decision_model,
+    refusal_reason,
     word_coverage,
 )
 from assistant.answering.facts import asked_parts, holds, person_name, wanted_kind
@@ -219,7 +221,7 @@ def test_a_record_is_a_document_of_its_own() -> None:
 
 
 def test_the_passages_agreeing_with_the_question_are_read_first() -> None:
-    from assistant.answering.decision import agreeing_first
+    from assistant.answering.agreement import agreeing_first
     from assistant.retrieval import Passage
 
     texts = ["In 2022 the office in Kenya opened.", "In 2023 the office in Ethiopia opened.", "Budva."]

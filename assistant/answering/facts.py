@@ -12,7 +12,7 @@ from assistant.lexical import terms
 from assistant.text import MONTH_PATTERN, YEAR_PATTERN, fold, words
 
 if TYPE_CHECKING:
-    from assistant.answering.decision import TermStatistics
+    from assistant.answering.agreement import TermStatistics
 
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
 # A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").

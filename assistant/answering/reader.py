@@ -19,17 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answering.decision import (
-    Evidence,
+from assistant.answering.agreement import (
     TermStatistics,
     disagreeing,
     missing_entities,
     off_document,
     question_entities,
-    refusal_reason,
     unknown_entities,
-    word_coverage,
 )
+from assistant.answering.decision import Evidence, refusal_reason, word_coverage
 from assistant.answering.facts import (
     ASKS_LINK,
     asked_parts,
