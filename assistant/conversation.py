@@ -13,9 +13,19 @@ from collections.abc import Sequence
 from assistant.answering.prompts import Message
 from assistant.lexical import terms
 
+# The words that point back, in English, French, Spanish and Albanian: an opening "and", a pronoun,
+# a possessive or a demonstrative ("its", "son", "su", "tij"; "this", "cette", "esa", "këto"), and
+# the object pronoun a French, Spanish or Albanian question puts before its verb ("Qui l'a
+# financé ?", "¿Quién la dirigió?"; in Albanian, which repeats a named object so, only before a
+# verb that ends the question: "Kush e financoi?").
 _FOLLOW_UP = re.compile(
     r"^(and|also|what about|how about|and what|et|y|dhe)\b|\b(it|its|they|them|their|this|that|these|"
-    r"those|he|she|his|her|there|then|the same|il|elle|ils|ce|cela|ça|eso|esto|ello|ai|ajo)\b",
+    r"those|he|she|his|her|there|then|the same|il|elle|ils|ce|cela|ça|eso|esto|ello|ai|ajo"
+    r"|son|ses|leur|leurs|cet|cette|ces|su|sus|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha"
+    r"|tij|saj|tyre|ky|kjo|këta|këto|këtë|atë|ato)\b"
+    r"|\b(?:qui|que|quand|où|comment|combien)\s+(?:l['’]|les\s|lui\s|leur\s)"
+    r"|\b(?:quién|quiénes|qué|cuándo|dónde|cómo|cuánto|cuántos|cuántas)\s+(?:lo|la|los|las|le|les)\b"
+    r"|^(?:kush|çfarë|kur|ku|si)\s+(?:e|i|ia|ua)\s+\w+\s*\??$",
     re.IGNORECASE,
 )
 

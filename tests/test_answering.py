@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.conversation import is_follow_up
 from assistant.errors import IndexUnavailableError, InvalidQuestionError
 from assistant.filters import ChunkFilter
 from assistant.index import Index
@@ -101,10 +102,33 @@ def test_follow_up_question_uses_the_conversation(service: AssistantService) -> 
     # a follow-up of function words only, and a Spanish one opening with "¿Y"
     assert "Border Police" in service.ask("When was it done?", history=history).standalone_question
     assert "Border Police" in service.ask("¿Y quién lo financió?", history=history).standalone_question
+    assert "Border Police" in service.ask("Qui l'a financé ?", history=history).standalone_question
     with pytest.raises(InvalidQuestionError):
         service.ask("When was it done?")  # nothing to read it against
     with pytest.raises(InvalidQuestionError):
         service.ask("???", history=history)  # no words at all
+
+
+@pytest.mark.parametrize(
+    ("question", "points_back"),
+    [
+        ("Who funded them?", True),
+        ("Qui l'a financé ?", True),  # the object pronoun before the verb
+        ("Quel était son budget ?", True),
+        ("¿Quién la dirigió?", True),
+        ("¿Cuál fue su presupuesto?", True),
+        ("Kush e financoi?", True),
+        ("Sa kushtoi projekti i tij?", True),
+        ("Who funded the Budva meeting?", False),
+        ("Qui a financé le projet binational ?", False),
+        ("¿Quién financió el proyecto Voces del Territorio?", False),
+        # Albanian repeats a named object before the verb: "e" here points at "nismën"
+        ("Kush e financoi nismën e Standardit?", False),
+        ("Sa ankesa regjistroi OIM në vitin 2023?", False),  # "sa" asks how many
+    ],
+)
+def test_follow_ups_are_recognised_in_each_language(question: str, points_back: bool) -> None:
+    assert is_follow_up(question) is points_back
 
 
 def test_metadata_filter_restricts_sources(service: AssistantService) -> None:
