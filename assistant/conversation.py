@@ -23,7 +23,7 @@ _FOLLOW_UP = re.compile(
     r"those|he|she|his|her|there|then|the same|il|elle|ils|ce|cela|ça|eso|esto|ello|ai|ajo"
     r"|son|ses|leur|leurs|cet|cette|ces|su|sus|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha"
     r"|tij|saj|tyre|ky|kjo|këta|këto|këtë|atë|ato)\b"
-    r"|\b(?:qui|que|quand|où|comment|combien)\s+(?:l['’]|les\s|lui\s|leur\s)"
+    r"|\b(?:qui|que|quand|où|comment|combien)\s+(?:l['’]|les\s|lui\s)"
     r"|\b(?:quién|quiénes|qué|cuándo|dónde|cómo|cuánto|cuántos|cuántas)\s+(?:lo|la|los|las|le|les)\b"
     r"|^(?:kush|çfarë|kur|ku|si)\s+(?:e|i|ia|ua)\s+\w+\s*\??$",
     re.IGNORECASE,
