@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from assistant.answering.prompts import Message
 from assistant.lexical import terms
+from assistant.lexicon import place_names
+from assistant.text import fold
 
 # The words that point back, in English, French, Spanish and Albanian: an opening "and", a pronoun,
 # a possessive or a demonstrative ("its", "son", "su", "tij"; "this", "cette", "esa", "këto"), and
@@ -30,9 +32,25 @@ _FOLLOW_UP = re.compile(
 )
 
 
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_WORD = re.compile(r"[^\W_]+")
+
+
+# What points back in a question of any length: an opening "and", or a demonstrative before a noun
+# ("those reports", "cette occasion", "esos proyectos", "këto projekte"); not English "this" and "that"
+# ("this year", "the report that ..."), nor Spanish "este" and "esta" ("está" typed without its accent).
+_POINTS_BACK = re.compile(
+    r"^(?:and|et|y|dhe)\s|\b(?:these|those|cette|cet|ces|ese|esa|esos|esas|estos|estas|aquel|aquella"
+    r"|aquellos|aquellas|dicho|dicha|dichos|dichas|këtë|këto|këta)\s+\w",
+    re.IGNORECASE,
+)
+
+
 def is_follow_up(question: str) -> bool:
-    """Short questions that point back at the conversation."""
-    return len(terms(question)) <= 6 and bool(_FOLLOW_UP.search(question.strip().lstrip("¿¡")))
+    """Questions that point back at the conversation: short ones by any pointing word, longer ones
+    by an opening "and" or a demonstrative."""
+    asked = question.strip().lstrip("¿¡")
+    return bool(_POINTS_BACK.search(asked)) or (len(terms(question)) <= 6 and bool(_FOLLOW_UP.search(asked)))
 
 
 def previous_user_question(history: Sequence[Message]) -> str | None:
@@ -49,4 +67,15 @@ def standalone_question(question: str, history: Sequence[Message]) -> str:
     previous = previous_user_question(history)
     if previous is None or not is_follow_up(question):
         return question
-    return f"{question.rstrip()} ({previous.rstrip('?. ')})"
+    return f"{question.rstrip()} ({_replaced(previous, question).rstrip('?. ')})"
+
+
+def _replaced(previous: str, question: str) -> str:
+    """The earlier question without the places and years a follow-up names in their stead: "And
+    the one in Türkiye?" after a question on Ethiopia asks about Türkiye alone."""
+    if _YEAR.search(question):
+        previous = _YEAR.sub("", previous)
+    if place_names(question):
+        named = {word for name in place_names(previous) for word in _WORD.findall(name)}
+        previous = _WORD.sub(lambda m: "" if fold(m.group(0)) in named else m.group(0), previous)
+    return " ".join(previous.split())

@@ -119,12 +119,18 @@ def _places() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
     return re.compile(rf"\b(?:{alternation})\b"), others
 
 
+def place_names(text: str) -> list[str]:
+    """The country and region names a text holds, folded, in any of the four languages."""
+    pattern, _ = _places()
+    return list(dict.fromkeys(m.group(0) for m in pattern.finditer(fold(text))))
+
+
 def place_equivalents(question: str) -> list[tuple[str, str]]:
     """The words of the places a question names, each with the words of the place's names in the
     other languages: "República Dominicana" agrees with "République dominicaine" and "Dominican
     Republic"; "Países Bajos" -> (paises, netherlands), (bajos, nederland) ..."""
-    pattern, others = _places()
-    found = dict.fromkeys(m.group(0).replace("'", "’") for m in pattern.finditer(fold(question)))
+    _, others = _places()
+    found = dict.fromkeys(name.replace("'", "’") for name in place_names(question))
     pairs = []
     for name in found:
         key = name if name in others else name.replace("’", "'")

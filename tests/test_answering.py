@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversation import is_follow_up
+from assistant.conversation import is_follow_up, standalone_question
 from assistant.errors import IndexUnavailableError, InvalidQuestionError
 from assistant.filters import ChunkFilter
 from assistant.index import Index
@@ -125,10 +125,30 @@ def test_follow_up_question_uses_the_conversation(service: AssistantService) -> 
         # Albanian repeats a named object before the verb: "e" here points at "nismën"
         ("Kush e financoi nismën e Standardit?", False),
         ("Sa ankesa regjistroi OIM në vitin 2023?", False),  # "sa" asks how many
+        # longer questions point back by an opening "and" or a demonstrative before a noun
+        ("¿Qué porcentaje de los miembros encuestados dijo sentirse implicado en esos proyectos?", True),
+        ("Quel soutien l'OIM a-t-elle réaffirmé à cette occasion en matière de retour ?", True),
+        ("And what did the evaluators conclude about the indicators of the Ethiopia case study?", True),
+        ("What did the evaluation report that covered Ethiopia recommend on AAP staffing?", False),
+        ("How many migrants died this year on the central Mediterranean route?", False),
     ],
 )
 def test_follow_ups_are_recognised_in_each_language(question: str, points_back: bool) -> None:
     assert is_follow_up(question) is points_back
+
+
+def test_a_follow_up_naming_its_own_place_or_year_asks_about_it_instead() -> None:
+    ethiopia = [("user", "When did the evaluation team visit Ethiopia?"), ("assistant", "In February 2024.")]
+    assert standalone_question("And the one in Türkiye?", ethiopia) == (
+        "And the one in Türkiye? (When did the evaluation team visit)"
+    )
+    assert "Ethiopia" in standalone_question("And who funded it?", ethiopia), "nothing named instead"
+    asked = "¿Cuántas solicitudes atendió el centro en 2023 en la República Dominicana?"
+    requests = [("user", asked), ("assistant", "")]
+    assert standalone_question("¿Y en 2024?", requests) == (
+        "¿Y en 2024? (¿Cuántas solicitudes atendió el centro en en la República Dominicana)"
+    )
+    assert "Dominicana" not in standalone_question("¿Y en Haití?", requests)
 
 
 def test_metadata_filter_restricts_sources(service: AssistantService) -> None:

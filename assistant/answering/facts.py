@@ -146,12 +146,17 @@ _ASKS_NAME = re.compile(r"\b(who|whom|where|qui|ou|quien|quienes|donde|kush|ku)\
 
 # Where a question asks a second thing: a conjunction, then a question word ("..., and who led its
 # case study?", "... et qui l'a financé ?", "... y cuántas ...", "... dhe sa ..."), folded.
-_NEXT_ASKED = re.compile(
-    r"(?:,|;)?\s+(?:and|et|y|e|dhe)\s+(?=(?:(?:in|on|at|from|for|with|by|of|en|de|con|por|ne|me|nga) )?"
+_QUESTION_WORD = (
     r"(?:who|whom|what|which|when|where|how|why|qui|que|quel|quelle|quels|quelles|quand|combien|ou"
     r"|quien|quienes|cual|cuales|cuando|cuanto|cuantos|cuantas|donde|como|kush|cili|cila|cilat|cilet"
-    r"|kur|sa|si|ku)\b)"
+    r"|kur|sa|si|ku|cfare)\b"
 )
+_NEXT_ASKED = re.compile(
+    r"(?:,|;)?\s+(?:and|et|y|e|dhe)\s+(?=(?:(?:in|on|at|from|for|with|by|of|en|de|con|por|ne|me|nga) )?"
+    + _QUESTION_WORD
+    + ")"
+)
+_ANY_QUESTION_WORD = re.compile(r"\b" + _QUESTION_WORD)
 
 
 def asked_parts(question: str) -> list[str]:
@@ -163,6 +168,11 @@ def asked_parts(question: str) -> list[str]:
 def _asked(question: str) -> str:
     """The question as the kinds are read from it: folded, without "¿" or "¡" before it."""
     return fold(question).strip().lstrip("¿¡")
+
+
+def asks_something(question: str) -> bool:
+    """Whether a question has a question word of its own: "And the one in Türkiye?" has none."""
+    return bool(_ANY_QUESTION_WORD.search(_asked(question)))
 
 
 def wanted_kind(question: str) -> str | None:

@@ -31,6 +31,7 @@ from assistant.answering.decision import Evidence, refusal_reason, word_coverage
 from assistant.answering.facts import (
     ASKS_LINK,
     asked_parts,
+    asks_something,
     holds,
     must_state,
     only_addresses,
@@ -202,7 +203,8 @@ class SentenceReader:
         keeps the few sentences worth embedding, so latency stays flat however long the passages.
         """
         cfg = self.config
-        wanted = wanted_kind(asked or question)
+        own = asked or question
+        wanted = wanted_kind(own if asks_something(own) else question)  # "And in 2024?" asks as before
         found = self._candidates(question, passages, wanted)
         if not found:
             return Selection([])
