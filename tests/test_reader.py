@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.answering.reader import ReaderConfig, SentenceReader
+from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
 from assistant.embedder import HashEmbedder
 from assistant.lexical import LexicalIndex
@@ -28,14 +29,30 @@ REPORT = (
 )
 
 
-def read(question: str, text: str = RECORD, config: ReaderConfig | None = None) -> list[str]:
+MEETING = (
+    "Budva – On June 14 and 15, 2022, IOM organized a regional meeting of the Heads of Border Police "
+    "in the Western Balkans. "
+    "The meeting was organized within two regional projects funded by the Ministry of Foreign "
+    "Affairs of Denmark."
+)
+
+
+def read(
+    question: str, text: str = RECORD, config: ReaderConfig | None = None, asked: str | None = None
+) -> list[str]:
     chunk = Chunk(chunk_id="c", source_id="export.csv", text=text, title="", format="csv", ordinal=0)
     lexical = LexicalIndex()
     lexical.add([chunk])
     embedder = HashEmbedder()
     reader = SentenceReader(embedder, lexical, config)
-    selection = reader.select(question, [Passage(chunk, 0, 0.5)], np.asarray(embedder.embed([question])[0]))
+    vector = np.asarray(embedder.embed([question])[0])
+    selection = reader.select(question, [Passage(chunk, 0, 0.5)], vector, Gloss(question), asked=asked)
     return [s.text for s in selection.sentences]
+
+
+def test_a_follow_up_is_read_by_its_own_words_as_much_as_by_the_earlier_question() -> None:
+    standalone = "Who funded them? (When and where did IOM organize the meeting of the Border Police)"
+    assert "Denmark" in read(standalone, MEETING, asked="Who funded them?")[0]
 
 
 def test_a_line_of_web_addresses_answers_only_a_question_asking_for_a_link() -> None:

@@ -2,7 +2,8 @@
 
 Every sentence of the retrieved passages is scored for how well it answers the question
 (`SENTENCE_WEIGHTS`): meaning (embedding similarity to the question), the question's words it
-contains (weighted by how rare they are), whether it holds the kind of fact asked (a date for
+contains (weighted by how rare they are; a follow-up's own words weigh as much as the earlier
+question's), whether it holds the kind of fact asked (a date for
 "when", a number for "how many"), whether it is the record field the question names, and its
 passage's rank. The best few, not near-duplicates of each other, make the answer, each with its
 citation. Whether any of them answers is `decision`'s to say. Just over 300 lines: scoring the
@@ -131,6 +132,12 @@ class Candidate:
         return sum(weight * self.features[name] for name, weight in SENTENCE_WEIGHTS.items())
 
 
+def _share(weights: dict[str, float], held: set[str], of: set[str]) -> float:
+    """The IDF-weighted share of the words `of` that a sentence holds (fsum: the same whatever
+    the set order)."""
+    return math.fsum(weights[t] for t in held & of) / (math.fsum(weights[t] for t in of) or 1.0)
+
+
 class SentenceReader:
     """Chooses the passage sentences that best answer a question."""
 
@@ -139,13 +146,17 @@ class SentenceReader:
         self.stats = stats
         self.config = config or ReaderConfig()
 
-    def _candidates(self, question: str, passages: Sequence[Passage], wanted: str | None) -> list[Candidate]:
+    def _candidates(
+        self, question: str, passages: Sequence[Passage], wanted: str | None, own: str | None = None
+    ) -> list[Candidate]:
         """Every sentence of the top passages with its features (`wanted`: the kind of fact asked);
         the passage's own similarity stands in for each sentence's meaning until it is read."""
         cfg = self.config
         question_terms = set(terms(question))
         weights = {t: self.stats.idf(t) for t in question_terms}
-        total = math.fsum(weights.values()) or 1.0  # fsum: the same whatever the set order
+        # A follow-up's own words (`own`, with their glosses) weigh as much as the whole
+        # conversation's: "Who funded them?" after a question on a meeting reads "funded".
+        shares_of = [question_terms, *([set(terms(own)) & question_terms] if own else [])]
         found: list[Candidate] = []
         asks_link = bool(ASKS_LINK.search(question))
         rare_name = person_name(self.stats)
@@ -167,7 +178,7 @@ class SentenceReader:
                 asked = bool(key) and (named or (wanted == "name" and bool(key & _ROLE_KEYS)))
                 features = {
                     "meaning": passage.score,
-                    "words": math.fsum(weights[t] for t in held & question_terms) / total,
+                    "words": sum(_share(weights, held, of) for of in shares_of) / len(shares_of),
                     # a title or a heading that only repeats the question answers nothing
                     "echoes_question": float(len(held - question_terms) < 0.25 * len(held)),
                     "holds_kind": float(holds(wanted, sentence, question, rare_name)),
@@ -205,7 +216,9 @@ class SentenceReader:
         cfg = self.config
         own = asked or question
         wanted = wanted_kind(own if asks_something(own) else question)  # "And in 2024?" asks as before
-        found = self._candidates(question, passages, wanted)
+        follow_up = gloss is not None and own != gloss.question  # read with the earlier question
+        own_words = " ".join([own, *(t for w in words(own) for t in gloss.translations(w))]) if gloss else own
+        found = self._candidates(question, passages, wanted, own=own_words if follow_up else None)
         if not found:
             return Selection([])
         found.sort(key=lambda c: -c.score())
