@@ -75,6 +75,12 @@ def test_a_name_with_accents_is_a_name() -> None:
     assert holds("name", "Type d'évaluation : finale. Évaluateur(s) : Célestin SIKUBE", question)
 
 
+def test_a_name_answers_only_when_the_question_does_not_say_it_and_no_month_is_a_name() -> None:
+    question = "Who carried out the Budva meeting report?"
+    assert not holds("name", "The report on the Meeting in Budva was carried out in February 2025.", question)
+    assert holds("name", "The report was carried out by Artival Research in February 2025.", question)
+
+
 def test_a_footnote_mark_is_no_count() -> None:
     question = "How many staff positions were cut?"
     assert not holds("number", "a reduction of staff was found.31 In general, informants agreed", question)

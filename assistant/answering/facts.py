@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from assistant.lexical import terms
-from assistant.text import MONTH_PATTERN, YEAR_PATTERN, fold, words
+from assistant.text import MONTH_PATTERN, MONTHS, YEAR_PATTERN, fold, words
 
 if TYPE_CHECKING:
     from assistant.answering.agreement import TermStatistics
@@ -207,8 +207,9 @@ def holds(
         asked, countries = set(words(question)), _country_words()
         capitalised = (fold(w) for w in _PERSON_WORD.findall(sentence))
         return any(rare_name(w) for w in capitalised if w not in asked and w not in countries)
-    if kind in ("name", "person"):
-        return bool(_PROPER.search(sentence))
+    if kind in ("name", "person"):  # a name the question does not say, and no month
+        said = set(words(question))
+        return any(fold(w) not in said and fold(w) not in MONTHS for w in _PROPER.findall(sentence))
     if kind == "amount":
         return bool(_AMOUNT.search(sentence))
     if kind == "date":
