@@ -31,11 +31,6 @@ _FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 
-
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_WORD = re.compile(r"[^\W_]+")
-
-
 # What points back in a question of any length: an opening "and", or a demonstrative before a noun
 # ("those reports", "cette occasion", "esos proyectos", "këto projekte"); not English "this" and "that"
 # ("this year", "the report that ..."), nor Spanish "este" and "esta" ("está" typed without its accent).
@@ -44,6 +39,9 @@ _POINTS_BACK = re.compile(
     r"|aquellos|aquellas|dicho|dicha|dichos|dichas|këtë|këto|këta)\s+\w",
     re.IGNORECASE,
 )
+# What a follow-up may name in place of the earlier question's: a year, a place (`_replaced`).
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_WORD = re.compile(r"[^\W_]+")
 
 
 def is_follow_up(question: str) -> bool:
