@@ -135,7 +135,7 @@ class AssistantService:
         stats = self._statistics(filters)
         gloss, passages, vector = self._retrieve(standalone, filters, answerer, stats)
         retrieved_at = time.perf_counter()
-        selection = self._read(question, gloss, passages, vector, stats)
+        selection = self._read(question, gloss, passages, vector, stats, follow_up=standalone != question)
         answerable = decide(selection.answers, selection.evidence, load_decision_model())
         retrieved = [retrieved_passage(p) for p in passages]
         timings = {"retrieve": _ms(started, retrieved_at)}
@@ -243,12 +243,16 @@ class AssistantService:
         passages: list[Passage],
         vector: np.ndarray,
         stats: TermStatistics,
+        *,
+        follow_up: bool = False,
     ) -> Selection:
         """The sentences that answer. A follow-up is read with its context resolved ("who carried
         it out? (the meta-evaluation ...)"): reading it by its own words alone answered fewer
         follow-ups on both dataset parts. The kind of fact asked is the user's own ("who", not
         the earlier question's "when")."""
-        return self.reader.select(gloss.search_text, passages, vector, gloss, asked=asked, stats=stats)
+        return self.reader.select(
+            gloss.search_text, passages, vector, gloss, asked=asked, follow_up=follow_up, stats=stats
+        )
 
     def _statistics(self, filters: ChunkFilter | None) -> TermStatistics:
         """The words of the documents as the reader sees them: nothing they may not read shows."""

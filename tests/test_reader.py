@@ -46,7 +46,10 @@ def read(
     embedder = HashEmbedder()
     reader = SentenceReader(embedder, lexical, config)
     vector = np.asarray(embedder.embed([question])[0])
-    selection = reader.select(question, [Passage(chunk, 0, 0.5)], vector, Gloss(question), asked=asked)
+    follow_up = asked is not None
+    selection = reader.select(
+        question, [Passage(chunk, 0, 0.5)], vector, Gloss(question), asked=asked, follow_up=follow_up
+    )
     return [s.text for s in selection.sentences]
 
 

@@ -202,12 +202,14 @@ class SentenceReader:
         gloss: Gloss | None = None,
         *,
         asked: str | None = None,
+        follow_up: bool = False,
         stats: TermStatistics | None = None,
     ) -> Selection:
         """Score the sentences of the top passages and keep the best few.
 
         `question` is what is searched (with any glosses); `gloss` holds the question as made
-        standalone; `asked` the user's own words, which say the kind of fact asked; `stats` the
+        standalone; `asked` the user's own words, which say the kind of fact asked; `follow_up`
+        whether they were made standalone from the conversation; `stats` the
         words of the documents as the reader sees them (by default, of all documents): what
         "no document mentions" means.
         A cheap first pass (the passage's similarity standing in for each sentence's meaning)
@@ -215,8 +217,8 @@ class SentenceReader:
         """
         cfg = self.config
         own = asked or question
-        wanted = wanted_kind(own if asks_something(own) else question)  # "And in 2024?" asks as before
-        follow_up = gloss is not None and own != gloss.question  # read with the earlier question
+        # "And in 2024?" asks what the earlier question asked
+        wanted = wanted_kind(question if follow_up and not asks_something(own) else own)
         own_words = " ".join([own, *(t for w in words(own) for t in gloss.translations(w))]) if gloss else own
         found = self._candidates(question, passages, wanted, own=own_words if follow_up else None)
         if not found:
