@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from assistant.answering.prompts import Message
 from assistant.lexical import terms
 from assistant.lexicon import place_names
-from assistant.text import fold
+from assistant.text import YEAR_PATTERN, fold
 
 # The words that point back, in English, French, Spanish and Albanian: an opening "and", a pronoun,
 # a possessive or a demonstrative ("its", "son", "su", "tij"; "this", "cette", "esa", "këto"), and
@@ -40,7 +40,7 @@ _POINTS_BACK = re.compile(
     re.IGNORECASE,
 )
 # What a follow-up may name in place of the earlier question's: a year, a place (`_replaced`).
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_YEAR = re.compile(rf"\b{YEAR_PATTERN}\b")
 _WORD = re.compile(r"[^\W_]+")
 
 

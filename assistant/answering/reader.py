@@ -138,6 +138,12 @@ def _share(weights: dict[str, float], held: set[str], of: set[str]) -> float:
     return math.fsum(weights[t] for t in held & of) / (math.fsum(weights[t] for t in of) or 1.0)
 
 
+def _glossed(text: str, gloss: Gloss | None) -> str:
+    """Words of the question with the document words that gloss them ("financió funded")."""
+    english = [t for w in words(text) for t in (gloss.translations(w) if gloss is not None else [])]
+    return " ".join([text, *english])
+
+
 class SentenceReader:
     """Chooses the passage sentences that best answer a question."""
 
@@ -219,8 +225,7 @@ class SentenceReader:
         own = asked or question
         # "And in 2024?" asks what the earlier question asked
         wanted = wanted_kind(question if follow_up and not asks_something(own) else own)
-        own_words = " ".join([own, *(t for w in words(own) for t in gloss.translations(w))]) if gloss else own
-        found = self._candidates(question, passages, wanted, own=own_words if follow_up else None)
+        found = self._candidates(question, passages, wanted, own=_glossed(own, gloss) if follow_up else None)
         if not found:
             return Selection([])
         found.sort(key=lambda c: -c.score())
@@ -308,8 +313,7 @@ class SentenceReader:
         """The sentence of the `usable` passages that best answers one part of a question asking
         several things ("..., and who led its case study?"): one holding the kind of fact the part
         asks and some of its words (or their English), best by the same score."""
-        english = [t for w in words(part) for t in (gloss.translations(w) if gloss is not None else [])]
-        searched, wanted = " ".join([part, *english]), wanted_kind(part)
+        searched, wanted = _glossed(part, gloss), wanted_kind(part)
         found = [
             c
             for c in self._candidates(searched, passages, wanted)
