@@ -184,7 +184,7 @@ class CrossLingualBridge:
                 for acronym, long_form in acronym_definitions(chunk.text).items():
                     self._definitions.setdefault(acronym, long_form)
                 if chunk.language in (None, "en"):
-                    new = set(vocabulary_words(chunk.embedding_text())) - self._seen
+                    new = set(vocabulary_words(chunk.searchable_text())) - self._seen
                     self._seen |= new
                     self._spelling.add(sorted(new))
                     self._known |= {stem(w) for w in new}

@@ -140,7 +140,7 @@ class LexicalIndex:
             for chunk in chunks:
                 if chunk.chunk_id in self._slot:
                     self._remove_one(chunk.chunk_id)
-                counts = Counter(terms(chunk.embedding_text()))
+                counts = Counter(terms(chunk.searchable_text()))
                 slot = len(self._chunks)
                 self._chunks.append(chunk)
                 length = sum(counts.values())
@@ -200,7 +200,7 @@ class LexicalIndex:
         slot = self._slot.pop(chunk_id)
         chunk = self._chunks[slot]
         if chunk is not None:
-            held = set(terms(chunk.embedding_text()))
+            held = set(terms(chunk.searchable_text()))
             for term in held:
                 self._df[term] -= 1
                 if self._df[term] <= 0:

@@ -223,7 +223,7 @@ class Retriever:
 
             self._reranker = CrossEncoder(self._reranker_path, local_files_only=True)
         head = order[:30]
-        scores = self._reranker.predict([(query, chunks[c].embedding_text()) for c in head])
+        scores = self._reranker.predict([(query, chunks[c].searchable_text()) for c in head])
         ranked = [cid for _, cid in sorted(zip(scores, head, strict=True), key=lambda p: -float(p[0]))]
         return ranked + order[30:]
 

@@ -58,15 +58,15 @@ def chunk_document(doc: SourceDocument, count_tokens: TokenCounter, sizing: Chun
             published=doc.published,
             url=web_url(doc.url),
         )
-        key = chunk.embedding_text()
+        key = chunk.searchable_text()
         seen[key] += 1
         chunks.append(_with_id(chunk, chunk_id(doc.source_id, key, seen[key])))
     return chunks
 
 
-def chunk_id(source_id: str, embedding_text: str, occurrence: int) -> str:
+def chunk_id(source_id: str, searchable_text: str, occurrence: int) -> str:
     """Same source and same text give the same id, so re-ingest is idempotent."""
-    digest = hashlib.sha256(f"{source_id}\x1f{occurrence}\x1f{embedding_text}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{source_id}\x1f{occurrence}\x1f{searchable_text}".encode()).hexdigest()
     return digest[:32]
 
 

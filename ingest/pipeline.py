@@ -63,8 +63,9 @@ from ingest.loaders import ReadLimits
 
 log = logging.getLogger(__name__)
 
-# Bump when loading, cleaning or chunking changes, so every file is re-chunked once.
-PIPELINE_VERSION = "3"
+# Bump when loading, cleaning, chunking or what the embedder reads changes, so every file is
+# re-chunked once (and only chunks whose embedded text changed are embedded again).
+PIPELINE_VERSION = "4"
 
 
 @dataclass(frozen=True)

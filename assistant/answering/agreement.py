@@ -181,7 +181,7 @@ def disagreeing(
     nor the file name holds. A record (a CSV row) is a document of its own: what the question
     gives must stand in the row ("in 2022" is not met by the export's other rows, nor by the
     export's date in its file name)."""
-    in_passage = missing_entities(entities, chunk.embedding_text(), gloss)
+    in_passage = missing_entities(entities, chunk.searchable_text(), gloss)
     if chunk.format == "csv":  # a year or number by the row's own fields, not the export's date
         numbers = [e for e in entities if any(c.isdigit() for c in e) and e not in in_passage]
         return in_passage + missing_entities(numbers, chunk.text, gloss)

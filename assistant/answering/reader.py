@@ -278,11 +278,11 @@ class SentenceReader:
         covered = gloss.english if gloss is not None and gloss.english else standalone
         question_words = list(dict.fromkeys(w for w in words(covered) if w not in STOPWORDS))
         best_chunk = read[best.passage].chunk
-        coverage, _ = word_coverage(question_words, best_chunk.embedding_text(), stats, gloss)
+        coverage, _ = word_coverage(question_words, best_chunk.searchable_text(), stats, gloss)
         in_sentence, _ = word_coverage(question_words, answered, stats, gloss)
-        all_read = " ".join(p.chunk.embedding_text() for p in read)
+        all_read = " ".join(p.chunk.searchable_text() for p in read)
         _, rarest = word_coverage(question_words, all_read, stats, gloss)
-        off_passage = missing_entities(entities, best_chunk.embedding_text(), gloss)
+        off_passage = missing_entities(entities, best_chunk.searchable_text(), gloss)
         evidence = Evidence(
             support=best.support,
             meaning=best.meaning,
