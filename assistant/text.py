@@ -140,8 +140,13 @@ FUNCTION_WORDS = {
         "es": """de la el los las del y en un una es por con para se al lo que qué cuál cuáles cual
         cuales quién quiénes cuándo cuánto cuántos cuántas dónde cómo según fue fueron han sus su
         más""",
-        "sq": """çfarë cili cila cilat cilët kush kur sa ku si pse sipas në të e i u me për nga dhe
-        ishte janë është ka kanë""",
+        "sq": """çfarë cili cila cilat cilët cilin cilën cilit cilës cilave cilëve kush kur sa ku si
+        pse përse sipas në të e i u me për nga dhe ishte janë është ka kanë jam jemi jeni isha ishin
+        kam ke kemi keni kishte kishin qenë nuk mos duhet mund ose apo edhe nëse sepse që ndërsa
+        ai ajo ata ato ky kjo këta këto atë këtë këtij kësaj atij asaj atyre këtyre tij saj tyre im
+        ime ynë jonë juaj ne ju ndaj nën mbi prej tek deri përpara gjatë midis ndërmjet rreth
+        kundër pranë afër brenda jashtë përmes nëpër tani atje këtu kështu ashtu shumë pak vetëm
+        gjithashtu gjithë çdo secili tashmë ende""",
     }.items()
 }
 STOPWORDS = frozenset().union(*FUNCTION_WORDS.values())

@@ -58,6 +58,20 @@ def test_a_gloss_must_stand_out_from_the_words_neighbours(full_index: Settings) 
     assert not {"undone", "rte", "teresa", "uae"} & glossed
 
 
+def test_albanian_function_words_are_neither_glossed_nor_searched(full_index: Settings) -> None:
+    """Albanian's pronouns, prepositions and auxiliaries are stop words, as English's are: the
+    encoder does not read Albanian, and glossed they searched "oslo" for "ose" (or), "tyrol" for
+    "tyre" (their), "pratt" for "pranë" (near)."""
+    retriever = AssistantService(full_index).retriever
+    # "what must they do before the meeting, or near it, according to their rules?"
+    gloss = retriever.gloss(
+        "Çfarë duhet të bëjnë ata përpara takimit, ose pranë tij, sipas rregullave të tyre?"
+    )
+    glossed = {source for source, _, _ in gloss.translated}
+    assert not {"duhet", "ata", "perpara", "ose", "prane", "tij", "tyre"} & (glossed | set(gloss.unknown))
+    assert "meeting" in gloss.translations("takimit")
+
+
 def test_inflected_names_are_matched_by_spelling(tmp_path: Path) -> None:
     bridge = CrossLingualBridge(EMBEDDER, tmp_path)
     bridge.add([chunk("Twelve migrants died in a road accident near Gramsh in February 2020.")])
