@@ -214,17 +214,13 @@ class AssistantService:
         self._require_index()
         return self._retrieve(question, filters, answerer, self._statistics(filters))[1]
 
-    def select(
-        self, question: str, history: Sequence[Message] = (), filters: ChunkFilter | None = None
-    ) -> tuple[list[Passage], Selection]:
-        """Retrieval and extractive selection of a question, as `ask` reads it without a language
-        model, a follow-up made standalone from its conversation (for fitting the decision model)."""
-        question = check_question(question, follow_up=bool(history))
-        standalone = self._answerer("extractive").standalone(question, history, [])
+    def select(self, question: str, filters: ChunkFilter | None = None) -> tuple[list[Passage], Selection]:
+        """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
+        fitting the decision model)."""
+        question = check_question(question)
         stats = self._statistics(filters)
-        gloss, passages, vector = self._retrieve(standalone, filters, None, stats)
-        selection = self._read(question, gloss, passages, vector, stats, follow_up=standalone != question)
-        return passages, selection
+        gloss, passages, vector = self._retrieve(question, filters, None, stats)
+        return passages, self._read(question, gloss, passages, vector, stats)
 
     # -- steps --------------------------------------------------------------------------
 

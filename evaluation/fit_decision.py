@@ -2,8 +2,7 @@
 
     python -m evaluation.fit_decision [--dataset evaluation/datasets/iom-dev.jsonl]
 
-Each tuning question, read as the service reads it without a language model (a follow-up made
-standalone from its conversation, as the evaluation asks it), gives one row of
+Each tuning question (follow-ups aside), read as the service reads it, gives one row of
 `Evidence` when a sentence answers by the rules (kind of fact, entities), labelled by whether the
 question is answerable. Logistic regression (scikit-learn, balanced classes, standardised
 features, strength chosen by cross-validated AUC); the threshold on its probability is the
@@ -78,7 +77,7 @@ def collect(service: AssistantService, cases: list[EvalCase]) -> list[Row]:
     """Features of each standalone question, read as the service reads it."""
     rows = []
     for case in cases:
-        _, selection = service.select(case.question, case.history)
+        _, selection = service.select(case.question)
         evidence = selection.evidence
         features = evidence.vector() if evidence is not None else [0.0] * len(Evidence.names())
         rows.append(Row(case, selection.answers and evidence is not None, features))

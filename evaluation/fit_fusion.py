@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     """Refit `fusion.json` from the tuning part of the dataset."""
     part = tuning_part("python -m evaluation.fit_fusion", __doc__.split("\n")[0], argv)
     retriever = part.service.retriever
-    rows = [search(retriever, case) for case in part.cases if case.answerable and not case.history]
+    rows = [search(retriever, case) for case in part.cases if case.answerable]
     weight = best_weight(rows, retriever.config)
     fusion = {
         "version": part.version,

@@ -19,7 +19,7 @@ DEFAULT_DATASET = Path("evaluation/datasets/iom-dev.jsonl")
 
 @dataclass(frozen=True)
 class TuningPart:
-    """A dataset's tuning questions, follow-ups included, and the service to read them with."""
+    """A dataset's tuning questions (follow-ups aside) and the service to read them with."""
 
     version: str  # "<file>@<sha256 prefix>, tuning part", recorded in the fitted file
     cases: list[EvalCase]
@@ -33,7 +33,7 @@ def tuning_part(prog: str, description: str, argv: list[str] | None) -> TuningPa
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     digest = hashlib.sha256(args.dataset.read_bytes()).hexdigest()[:12]
-    cases = [c for c in load_dataset(args.dataset) if c.split == "tune"]
+    cases = [c for c in load_dataset(args.dataset) if c.split == "tune" and not c.history]
     service = AssistantService(load_settings())
     service.warm_up()
     return TuningPart(f"{args.dataset.name}@{digest}, tuning part", cases, service)

@@ -109,20 +109,6 @@ def test_follow_up_question_uses_the_conversation(service: AssistantService) -> 
         service.ask("???", history=history)  # no words at all
 
 
-def test_the_decision_model_is_fitted_on_follow_ups_as_they_are_answered(service: AssistantService) -> None:
-    """`select`, which gives the decision model its rows, reads a follow-up as `ask` does: made
-    standalone from the conversation, its own words saying the kind of fact asked."""
-    history = [("user", BUDVA), ("assistant", service.ask(BUDVA).answer)]
-    answer = service.ask("and who funded it?", history=history)
-    _, selection = service.select("and who funded it?", history)
-    chosen = [s.text for s in selection.sentences]
-    assert selection.answers and selection.evidence is not None and not answer.refused
-    assert all(text in answer.answer for text in chosen), (chosen, answer.answer)
-    assert "Denmark" in " ".join(chosen)
-    _, alone = service.select("and who funded it?")  # without the conversation: another reading
-    assert [s.text for s in alone.sentences] != chosen
-
-
 @pytest.mark.parametrize(
     ("question", "points_back"),
     [
