@@ -86,6 +86,11 @@ class Chunk:
     groups: tuple[str, ...] = ()  # who may read it (assistant/access.py); none: everyone
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def is_record(self) -> bool:
+        """Whether the chunk is a data record: one row of a CSV export, its lines "column: value"."""
+        return self.format == "csv"
+
     def searchable_text(self) -> str:
         """What word search reads: title and heading give the chunk its context."""
         heading = self.heading if self.heading != self.title else None
@@ -98,7 +103,7 @@ class Chunk:
         codes, bare dates, coordinates and links carry little meaning for the embedder (word search
         still reads them), every row shares the document's title, and a titled row repeats its
         title in its fields: its vector costs half the encoder's time this way."""
-        if self.format != "csv":
+        if not self.is_record:
             return self.searchable_text()
         worded = [line for line in self.text.splitlines() if _worded(line)]
         return "\n".join(worded) if worded else self.searchable_text()

@@ -182,7 +182,7 @@ def disagreeing(
     gives must stand in the row ("in 2022" is not met by the export's other rows, nor by the
     export's date in its file name)."""
     in_passage = missing_entities(entities, chunk.searchable_text(), gloss)
-    if chunk.format == "csv":  # a year or number by the row's own fields, not the export's date
+    if chunk.is_record:  # a year or number by the row's own fields, not the export's date
         numbers = [e for e in entities if any(c.isdigit() for c in e) and e not in in_passage]
         return in_passage + missing_entities(numbers, chunk.text, gloss)
     source_id = chunk.source_id
