@@ -21,7 +21,14 @@ from assistant.answering.decision import (
     refusal_reason,
     word_coverage,
 )
-from assistant.answering.facts import asked_parts, holds, person_name, wanted_kind
+from assistant.answering.facts import (
+    asked_parts,
+    counted_words,
+    counts_asked,
+    holds,
+    person_name,
+    wanted_kind,
+)
 from assistant.answering.fitted import DECISION, LogisticModel
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
@@ -99,6 +106,20 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert not holds("number", "38 | 2021 | RP.0110 | Final evaluation", question), "a row's and a code's"
     assert holds("number", "Ethiopia | 221 | 745", question)
     assert holds("number", "The office on Main Street hired 40 staff; 30 positions were cut.", question)
+
+
+def test_a_count_question_is_answered_by_a_number_beside_one_of_its_words() -> None:
+    question = "How many calls did the IOM hotline in Ukraine receive?"
+    assert counted_words(question) == ["calls", "hotline", "receive"], "without names or asking words"
+    assert counted_words("Combien d'appels la ligne a-t-elle reçus ?")[:1] == ["appels"]
+    assert counted_words("When did the hotline open?") == [], "no count asked"
+    counted = {"call", "hotlin", "receiv"}
+    assert counts_asked("The hotline received a total of 1,433 calls in 2022.", counted)
+    assert counts_asked("Calls answered: 1433", counted), "a record field"
+    assert not counts_asked("30 informants were interviewed in Kyiv.", counted), "a count of something else"
+    assert not counts_asked("Date of Publication: 2023-02-20", counted), "a date counts nothing"
+    far = "Calls were answered by trained staff who, in every one of the regional offices, met 12 times."
+    assert not counts_asked(far, counted), "a number too far from the word"
 
 
 def test_when_asks_for_a_date_at_the_head_of_a_clause_not_as_a_conjunction() -> None:

@@ -8,8 +8,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from assistant.lexical import terms
-from assistant.text import MONTH_PATTERN, MONTHS, YEAR_PATTERN, fold, words
+from assistant.lexical import bare, stem, terms
+from assistant.text import MONTH_PATTERN, MONTHS, STOPWORDS, YEAR_PATTERN, fold, words
 
 if TYPE_CHECKING:
     from assistant.answering.agreement import TermStatistics
@@ -219,6 +219,37 @@ def holds(
     if kind == "number":  # a count: a number that is not a date or a year, nor a count asked by
         # the question ("31 survivors" answers "how many survivors on 31 August?")
         return bool(_counts(sentence) - _counts(question))
+    return False
+
+
+# A count question's asking words: "how many", "number of", "combien", "cuántos", "sa".
+_COUNTING = re.compile(r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa)\b")
+_COUNT_WINDOW = 4  # content words either side of a number that may say what it counts
+
+
+def counted_words(question: str) -> list[str]:
+    """The words of a count question that may say what it counts, folded: "How many complaints
+    did the hotline receive in Ukraine?" gives "complaints", "hotline", "receive", "ukraine"
+    without its names ("Ukraine" is an entity, agreed with elsewhere). Empty when it asks no count."""
+    q = _asked(question)
+    if _COUNTING.search(q) is None:
+        return []
+    capitalised = {fold(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
+    named = (bare(w) for w in words(_COUNTING.sub(" ", q)) if w not in STOPWORDS | capitalised)
+    return list(dict.fromkeys(w for w in named if not w[0].isdigit()))
+
+
+def counts_asked(sentence: str, counted: set[str]) -> bool:
+    """Whether a number of the sentence stands within a few content words of a word of the
+    question (`counted`: index terms): "a total of 1,433 calls" answers how many calls the
+    hotline received; "Date of Publication: 2023-02-20" or "30 informants" does not."""
+    cleaned = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", sentence)))
+    cleaned = DATE.sub(" ", _LABEL.sub(" ", cleaned))
+    for number in _NUMBER.finditer(cleaned):
+        before = [w for w in words(cleaned[: number.start()]) if w not in STOPWORDS][-_COUNT_WINDOW:]
+        after = [w for w in words(cleaned[number.end() :]) if w not in STOPWORDS][:_COUNT_WINDOW]
+        if counted & {stem(bare(w)) for w in before + after}:
+            return True
     return False
 
 

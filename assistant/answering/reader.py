@@ -26,6 +26,7 @@ from assistant.answering.agreement import (
     missing_entities,
     off_document,
     question_entities,
+    term_variants,
     unknown_entities,
 )
 from assistant.answering.decision import Evidence, refusal_reason, word_coverage
@@ -33,6 +34,8 @@ from assistant.answering.facts import (
     ASKS_LINK,
     asked_parts,
     asks_something,
+    counted_words,
+    counts_asked,
     holds,
     must_state,
     only_addresses,
@@ -243,9 +246,18 @@ class SentenceReader:
         gaps = [disagreeing(entities, p.chunk, gloss, stats) for p in read]
 
         rare_name = person_name(stats)
+        # A standalone count question asking one thing is answered by a number standing near one
+        # of its words ("a total of 1,433 calls"), not by any number of an agreeing passage.
+        counted: set[str] = set()
+        if not follow_up and len(asked_parts(own)) == 1:
+            counted = {v for w in counted_words(own) for v in term_variants(w, gloss) if stats.known(v)}
 
         def holding(kind: str | None, sentence: str) -> bool:
-            return not must_state(kind) or holds(kind, sentence, question, rare_name)
+            if not must_state(kind):
+                return True
+            if not holds(kind, sentence, question, rare_name):
+                return False
+            return kind != "number" or not counted or counts_asked(sentence, counted)
 
         def answers(s: ScoredSentence) -> bool:
             return not gaps[s.passage] and holding(wanted, s.text)
