@@ -115,11 +115,11 @@ def test_a_count_question_is_answered_by_a_number_beside_one_of_its_words() -> N
     assert counted_words("When did the hotline open?") == [], "no count asked"
     counted = {"call", "hotlin", "receiv"}
     assert counts_asked("The hotline received a total of 1,433 calls in 2022.", counted)
-    assert counts_asked("Calls answered: 1433", counted), "a record field"
+    assert counts_asked("Number of calls: 1433", counted), "a record field"
     assert not counts_asked("30 informants were interviewed in Kyiv.", counted), "a count of something else"
     assert not counts_asked("Date of Publication: 2023-02-20", counted), "a date counts nothing"
-    far = "Calls were answered by trained staff who, in every one of the regional offices, met 12 times."
-    assert not counts_asked(far, counted), "a number too far from the word"
+    assert not counts_asked("Calls were answered by 12 staff.", counted), "a number beside other words"
+    assert not counts_asked("In the words of one survey respondent, complaints remain.", counted)
 
 
 def test_when_asks_for_a_date_at_the_head_of_a_clause_not_as_a_conjunction() -> None:

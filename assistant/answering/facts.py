@@ -224,13 +224,12 @@ def holds(
 
 # A count question's asking words: "how many", "number of", "combien", "cuántos", "sa".
 _COUNTING = re.compile(r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa)\b")
-_COUNT_WINDOW = 4  # content words either side of a number that may say what it counts
 
 
 def counted_words(question: str) -> list[str]:
     """The words of a count question that may say what it counts, folded: "How many complaints
-    did the hotline receive in Ukraine?" gives "complaints", "hotline", "receive", "ukraine"
-    without its names ("Ukraine" is an entity, agreed with elsewhere). Empty when it asks no count."""
+    did the hotline receive in Ukraine?" gives "complaints", "hotline" and "receive", without its
+    names ("Ukraine" is an entity, agreed with elsewhere). Empty when it asks no count."""
     q = _asked(question)
     if _COUNTING.search(q) is None:
         return []
@@ -240,14 +239,14 @@ def counted_words(question: str) -> list[str]:
 
 
 def counts_asked(sentence: str, counted: set[str]) -> bool:
-    """Whether a number of the sentence stands within a few content words of a word of the
-    question (`counted`: index terms): "a total of 1,433 calls" answers how many calls the
-    hotline received; "Date of Publication: 2023-02-20" or "30 informants" does not."""
+    """Whether a number of the sentence stands next to a word of the question, function words
+    aside (`counted`: index terms): "a total of 1,433 calls" or "Number of calls: 1433" answers
+    how many calls the hotline received; "30 informants" or "one survey respondent" does not."""
     cleaned = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", sentence)))
     cleaned = DATE.sub(" ", _LABEL.sub(" ", cleaned))
     for number in _NUMBER.finditer(cleaned):
-        before = [w for w in words(cleaned[: number.start()]) if w not in STOPWORDS][-_COUNT_WINDOW:]
-        after = [w for w in words(cleaned[number.end() :]) if w not in STOPWORDS][:_COUNT_WINDOW]
+        before = [w for w in words(cleaned[: number.start()]) if w not in STOPWORDS][-1:]
+        after = [w for w in words(cleaned[number.end() :]) if w not in STOPWORDS][:1]
         if counted & {stem(bare(w)) for w in before + after}:
             return True
     return False

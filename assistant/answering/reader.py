@@ -246,8 +246,8 @@ class SentenceReader:
         gaps = [disagreeing(entities, p.chunk, gloss, stats) for p in read]
 
         rare_name = person_name(stats)
-        # A standalone count question asking one thing is answered by a number standing near one
-        # of its words ("a total of 1,433 calls"), not by any number of an agreeing passage.
+        # A standalone count question asking one thing is answered by a number standing next to
+        # one of its words ("a total of 1,433 calls"), not by any number of an agreeing passage.
         counted: set[str] = set()
         if not follow_up and len(asked_parts(own)) == 1:
             counted = {v for w in counted_words(own) for v in term_variants(w, gloss) if stats.known(v)}
