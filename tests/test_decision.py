@@ -113,6 +113,7 @@ def test_a_count_question_is_answered_by_a_number_beside_one_of_its_words() -> N
     assert counted_words(question) == ["calls", "hotline", "receive"], "without names or asking words"
     assert counted_words("Combien d'appels la ligne a-t-elle reçus ?")[:1] == ["appels"]
     assert counted_words("When did the hotline open?") == [], "no count asked"
+    assert counted_words("What percentage of respondents were satisfied?") == ["respondents", "satisfied"]
     counted = {"call", "hotlin", "receiv"}
     assert counts_asked("The hotline received a total of 1,433 calls in 2022.", counted)
     assert counts_asked("Number of calls: 1433", counted), "a record field"

@@ -222,8 +222,12 @@ def holds(
     return False
 
 
-# A count question's asking words: "how many", "number of", "combien", "cuántos", "sa".
-_COUNTING = re.compile(r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa)\b")
+# A count question's asking words: "how many", "number of", "combien", "cuántos", "sa", and those
+# asking for a percentage (a count of a hundred).
+_COUNTING = re.compile(
+    r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa"
+    r"|what percentage|pourcentage|porcentaje|perqindj\w*)\b"
+)
 
 
 def counted_words(question: str) -> list[str]:
