@@ -224,8 +224,9 @@ def test_phone_and_desktop_widths_keep_the_chat_and_sources_usable(
         shot(page, f"{name}-empty.png")
         ask(page, BUDVA_QUESTION)
         wait_answer(page, 1, BUDVA_DATE)
+        expect(page.locator("#iom-status")).to_contain_text("Answer ready")  # no render after the click
         shot(page, f"{name}-answer.png", full_page=False)
-        page.locator('#iom-chat a[href="#iom-src-0-1"]').click()  # the citation brings its passage into view
+        page.locator('#iom-chat a[href="#iom-src-0-1"]').click()  # the citation brings its quote into view
         _focused(page, "#iom-src-0-1 .iom-passage")
         expect(page.locator("#iom-src-0-1 mark").first).to_be_in_viewport()
         shot(page, f"{name}-citation-followed.png", full_page=False)

@@ -113,9 +113,10 @@ CSS = """
 }
 """
 
-# Citation links open the folded answer they point into, move the focus to the quoted passage
-# and flash its entry; "Back to the answer" returns the focus to the link followed. The status
-# line under the question is the page's one live region: it speaks each answer once, complete.
+# Citation links open the folded answer they point into, move the focus to the quoted passage,
+# scroll its highlighted quote into view and flash its entry; "Back to the answer" returns the
+# focus to the link followed. The status line under the question is the page's one live region:
+# it speaks each answer once, complete.
 # Two mends of Gradio 6's markup: a citation's title becomes its accessible name (the chat's
 # sanitiser keeps `title`, not `aria-label`), and the example buttons lose role="list" (a list
 # may hold only list items). The chat stays hidden until it speaks its reader's language (the
@@ -137,7 +138,7 @@ html:not([data-iom-language]) .gradio-container { visibility: hidden; animation:
     if (folded) folded.open = true;
     followed = link;
     var passage = target.querySelector(".iom-passage") || target;
-    target.scrollIntoView({behavior: "smooth", block: "nearest"});
+    (target.querySelector("mark") || target).scrollIntoView({behavior: "smooth", block: "nearest"});
     passage.focus({preventScroll: true});
     target.classList.add("iom-flash");
     setTimeout(function () { target.classList.remove("iom-flash"); }, 2500);
