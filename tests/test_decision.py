@@ -23,6 +23,7 @@ from assistant.answering.decision import (
 )
 from assistant.answering.facts import (
     asked_parts,
+    asks_percentage,
     counted_words,
     counts_asked,
     holds,
@@ -121,6 +122,12 @@ def test_a_count_question_is_answered_by_a_number_beside_one_of_its_words() -> N
     assert not counts_asked("Date of Publication: 2023-02-20", counted), "a date counts nothing"
     assert not counts_asked("Calls were answered by 12 staff.", counted), "a number beside other words"
     assert not counts_asked("In the words of one survey respondent, complaints remain.", counted)
+    assert asks_percentage("What percentage of callers were women?")
+    assert not counts_asked("56 per cent of calls were received at night.", counted), "a share is no count"
+    assert counts_asked("56 per cent of calls were received at night.", counted, percentage=True)
+    assert not counts_asked("The hotline received 1,433 calls.", counted, percentage=True), (
+        "a count is no share"
+    )
 
 
 def test_when_asks_for_a_date_at_the_head_of_a_clause_not_as_a_conjunction() -> None:

@@ -224,10 +224,17 @@ def holds(
 
 # A count question's asking words: "how many", "number of", "combien", "cuántos", "sa", and those
 # asking for a percentage (a count of a hundred).
+_SHARE_WORDS = r"what percentage|pourcentage|porcentaje|perqindj\w*"
 _COUNTING = re.compile(
-    r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa"
-    r"|what percentage|pourcentage|porcentaje|perqindj\w*)\b"
+    r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa|" + _SHARE_WORDS + r")\b"
 )
+_ASKS_PERCENTAGE = re.compile(r"\b(?:" + _SHARE_WORDS + r")\b")
+_PERCENT = re.compile(r"\s*(?:%|per ?cent|pour ?cent|por ?ciento|perqind)", re.IGNORECASE)  # after a number
+
+
+def asks_percentage(question: str) -> bool:
+    """Whether a question asks for a percentage ("what percentage", "quel pourcentage")."""
+    return _ASKS_PERCENTAGE.search(_asked(question)) is not None
 
 
 def counted_words(question: str) -> list[str]:
@@ -242,15 +249,20 @@ def counted_words(question: str) -> list[str]:
     return list(dict.fromkeys(w for w in named if not w[0].isdigit()))
 
 
-def counts_asked(sentence: str, counted: set[str]) -> bool:
+def counts_asked(sentence: str, counted: set[str], percentage: bool = False) -> bool:
     """Whether a number of the sentence stands next to a word of the question, function words
     aside (`counted`: index terms): "a total of 1,433 calls" or "Number of calls: 1433" answers
-    how many calls the hotline received; "30 informants" or "one survey respondent" does not."""
+    how many calls the hotline received; "30 informants" or "one survey respondent" does not.
+    A count is no percentage and a percentage ("56 per cent of calls") answers only a question
+    asking for one (`percentage`)."""
     cleaned = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", sentence)))
     cleaned = DATE.sub(" ", _LABEL.sub(" ", cleaned))
     for number in _NUMBER.finditer(cleaned):
+        unit = _PERCENT.match(cleaned, number.end())
+        if percentage != bool(unit):
+            continue
         before = [w for w in words(cleaned[: number.start()]) if w not in STOPWORDS][-1:]
-        after = [w for w in words(cleaned[number.end() :]) if w not in STOPWORDS][:1]
+        after = [w for w in words(cleaned[unit.end() if unit else number.end() :]) if w not in STOPWORDS][:1]
         if counted & {stem(bare(w)) for w in before + after}:
             return True
     return False

@@ -33,6 +33,7 @@ from assistant.answering.decision import Evidence, refusal_reason, word_coverage
 from assistant.answering.facts import (
     ASKS_LINK,
     asked_parts,
+    asks_percentage,
     asks_something,
     counted_words,
     counts_asked,
@@ -247,8 +248,10 @@ class SentenceReader:
 
         rare_name = person_name(stats)
         # A standalone count question asking one thing is answered by a number standing next to
-        # one of its words ("a total of 1,433 calls"), not by any number of an agreeing passage.
+        # one of its words ("a total of 1,433 calls"), not by any number of an agreeing passage;
+        # by a percentage when it asks for one, else by no percentage.
         counted: set[str] = set()
+        share = asks_percentage(own)
         if not follow_up and len(asked_parts(own)) == 1:
             counted = {v for w in counted_words(own) for v in term_variants(w, gloss) if stats.known(v)}
 
@@ -257,7 +260,7 @@ class SentenceReader:
                 return True
             if not holds(kind, sentence, question, rare_name):
                 return False
-            return kind != "number" or not counted or counts_asked(sentence, counted)
+            return kind != "number" or not counted or counts_asked(sentence, counted, share)
 
         def answers(s: ScoredSentence) -> bool:
             return not gaps[s.passage] and holding(wanted, s.text)
