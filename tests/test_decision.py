@@ -21,16 +21,9 @@ from assistant.answering.decision import (
     refusal_reason,
     word_coverage,
 )
-from assistant.answering.facts import (
-    asked_parts,
-    asks_percentage,
-    counted_words,
-    counts_asked,
-    holds,
-    person_name,
-    wanted_kind,
-)
+from assistant.answering.facts import asked_parts, holds, person_name, wanted_kind
 from assistant.answering.fitted import DECISION, LogisticModel
+from assistant.answering.numbers import asks_percentage, counted_words, counts_asked
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
 from assistant.lexical import LexicalIndex

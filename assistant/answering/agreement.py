@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from assistant.answering.facts import YEAR
+from assistant.answering.numbers import YEAR
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
 from assistant.lexical import stem, terms

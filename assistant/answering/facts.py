@@ -8,19 +8,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from assistant.lexical import bare, stem, terms
-from assistant.text import MONTH_PATTERN, MONTHS, STOPWORDS, YEAR_PATTERN, fold, words
+from assistant.answering.numbers import DATE, YEAR, counts
+from assistant.lexical import terms
+from assistant.text import MONTH_PATTERN, MONTHS, YEAR_PATTERN, fold, words
 
 if TYPE_CHECKING:
     from assistant.answering.agreement import TermStatistics
 
-YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
-# A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
-DATE = re.compile(
-    rf"{YEAR}|\b{MONTH_PATTERN}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b"
-    rf"|\b\d\d?(?:st|nd|rd|th)?\s+{MONTH_PATTERN}",
-    re.IGNORECASE,
-)
 # A day or a month of a year: "14 June", "June 14", "June 2022", "14/06/2022", "2022-06-14".
 _DAY = re.compile(
     rf"\b{MONTH_PATTERN}\s+(?:\d\d?\b|{YEAR})|\b\d\d?(?:st|nd|rd|th|er)?\s+(?:de\s+)?{MONTH_PATTERN}"
@@ -28,38 +22,9 @@ _DAY = re.compile(
     rf"|\b{YEAR_PATTERN}-\d\d-\d\d\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(  # a count; not the number of a name or code ("COVID-19", "IN/285", "RP.0110")
-    r"(?<![^\W\d_][-/.])\b\d[\d,.]*\b"
-    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty"
-    r"|forty|fifty|dozens?|hundreds?|thousands?|millions?|billions?)\b",
-    re.IGNORECASE,
-)
 _AMOUNT = re.compile(
     r"(?:usd|us\$|eur|chf|gbp|\$|€|£)\s?\d|\d\s?(?:usd|eur|chf|gbp|€|\$)|\b(?:dollars?|euros?|francs?)\b"
     r"|\d\s*(?:million|billion|mn|bn|m)\b",
-    re.IGNORECASE,
-)
-# A footnote mark is no count: glued to a sentence's last word ("found.31 In general") or between
-# a word and the next sentence's opening word ("an important responsibility 30 According to").
-_FOOTNOTE = re.compile(
-    r"^\d{1,3}(?= [A-Z][a-z])"  # or opening a footnote's own line ("17 Case studies 1 and 2 ...")
-    r"|(?<=[a-z][.,;”\"’)])\d{1,3}\b"
-    r"|(?<=[a-z]) \d{1,3}(?= (?:The|In|This|These|It|However|According|As|While|Lastly|Following)\b(?!-))"
-)
-# A number that labels a part of a document or a text is no count either: "Figure 8",
-# "Resolution 1244", "Module 4", "Recommendation 6".
-_LABEL = re.compile(
-    r"\b(?:figure|fig\.|table|annex|appendix|section|chapter|module|article|resolution|recommendation"
-    r"|page|p\.|case study|step|phase|objective|component|item|no\.|number|n°)\s*#?\s*\d[\d.]*",
-    re.IGNORECASE,
-)
-# The number of an item in a list or of a row in a table, opening its line: "1 – using common
-# terminology", "38 | 2021 | RP.0110 | ...".
-_ITEM_NUMBER = re.compile(r"^\s*\(?\d{1,3}(?:[.)]\s|\s*[–—|-]\s)")
-# A postal address, from its street word on: its numbers count nothing.
-_ADDRESS = re.compile(
-    r"\b(?:rue|street|avenue|road|boulevard|route|chemin|calle|avenida|carrera|rruga|p\.?\s?o\.? box)\b"
-    r"[^;\n]{0,60}",
     re.IGNORECASE,
 )
 _PROPER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZÀ-Þ][a-zß-ÿ]+")  # "Célestin", not only "Laura"
@@ -218,61 +183,8 @@ def holds(
         return bool(set(_DAY.findall(sentence)) - set(_DAY.findall(question)))
     if kind == "number":  # a count: a number that is not a date or a year, nor a count asked by
         # the question ("31 survivors" answers "how many survivors on 31 August?")
-        return bool(_counts(sentence) - _counts(question))
+        return bool(counts(sentence) - counts(question))
     return False
-
-
-# A count question's asking words: "how many", "number of", "combien", "cuántos", "sa", and those
-# asking for a percentage (a count of a hundred).
-_SHARE_WORDS = r"what percentage|pourcentage|porcentaje|perqindj\w*"
-_COUNTING = re.compile(
-    r"\b(?:how many|number of|combien|nombre de|cuantos|cuantas|numero de|sa|" + _SHARE_WORDS + r")\b"
-)
-_ASKS_PERCENTAGE = re.compile(r"\b(?:" + _SHARE_WORDS + r")\b")
-_PERCENT = re.compile(r"\s*(?:%|per ?cent|pour ?cent|por ?ciento|perqind)", re.IGNORECASE)  # after a number
-
-
-def asks_percentage(question: str) -> bool:
-    """Whether a question asks for a percentage ("what percentage", "quel pourcentage")."""
-    return _ASKS_PERCENTAGE.search(_asked(question)) is not None
-
-
-def counted_words(question: str) -> list[str]:
-    """The words of a count question that may say what it counts, folded: "How many complaints
-    did the hotline receive in Ukraine?" gives "complaints", "hotline" and "receive", without its
-    names ("Ukraine" is an entity, agreed with elsewhere). Empty when it asks no count."""
-    q = _asked(question)
-    if _COUNTING.search(q) is None:
-        return []
-    capitalised = {fold(w) for w in re.findall(r"\b[A-ZÀ-Þ][\w’'-]*", question)}
-    named = (bare(w) for w in words(_COUNTING.sub(" ", q)) if w not in STOPWORDS | capitalised)
-    return list(dict.fromkeys(w for w in named if not w[0].isdigit()))
-
-
-def counts_asked(sentence: str, counted: set[str], percentage: bool = False) -> bool:
-    """Whether a number of the sentence stands next to a word of the question, function words
-    aside (`counted`: index terms): "a total of 1,433 calls" or "Number of calls: 1433" answers
-    how many calls the hotline received; "30 informants" or "one survey respondent" does not.
-    A count is no percentage and a percentage ("56 per cent of calls") answers only a question
-    asking for one (`percentage`)."""
-    cleaned = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", sentence)))
-    cleaned = DATE.sub(" ", _LABEL.sub(" ", cleaned))
-    for number in _NUMBER.finditer(cleaned):
-        unit = _PERCENT.match(cleaned, number.end())
-        if percentage != bool(unit):
-            continue
-        before = [w for w in words(cleaned[: number.start()]) if w not in STOPWORDS][-1:]
-        after = [w for w in words(cleaned[unit.end() if unit else number.end() :]) if w not in STOPWORDS][:1]
-        if counted & {stem(bare(w)) for w in before + after}:
-            return True
-    return False
-
-
-def _counts(text: str) -> set[str]:
-    """The numbers of a text that may be counts: not footnote marks, labels ("Figure 8"), dates or
-    the numbers of a postal address ("Rue E. Pierre, 11, Tabarre 27")."""
-    text = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", text)))
-    return set(_NUMBER.findall(DATE.sub(" ", _LABEL.sub(" ", text))))
 
 
 def person_name(stats: TermStatistics) -> Callable[[str], bool]:

@@ -33,16 +33,14 @@ from assistant.answering.decision import Evidence, refusal_reason, word_coverage
 from assistant.answering.facts import (
     ASKS_LINK,
     asked_parts,
-    asks_percentage,
     asks_something,
-    counted_words,
-    counts_asked,
     holds,
     must_state,
     only_addresses,
     person_name,
     wanted_kind,
 )
+from assistant.answering.numbers import asks_percentage, counted_words, counts_asked
 from assistant.crosslingual import Gloss
 from assistant.embedder import Embedder
 from assistant.grounding import Claim
