@@ -102,6 +102,18 @@ def test_a_footnote_mark_is_no_count() -> None:
     assert holds("number", "The office on Main Street hired 40 staff; 30 positions were cut.", question)
 
 
+def test_a_date_or_a_records_identifier_coordinates_or_rating_is_no_count() -> None:
+    question = "How many pages is the report, and how many migrants died?"
+    assert not holds("number", "Date of Publication: 2025-03-28", question), "an ISO date's day and month"
+    assert not holds("number", "Fecha: 28/03/2025", question), "a day written with slashes"
+    assert not holds("number", "Web ID: 48124", question), "a record's identifier"
+    assert not holds("number", "Location Coordinates: 41.730953900000, 26.081781400000", question)
+    assert not holds("number", "Source Quality: 1", question), "a rating"
+    assert holds("number", "Number of Pages Excluding annexes: 41", question)
+    assert holds("number", "Number Dead: 2", question)
+    assert holds("date", "Date of Publication: 2025-03-28", "When was it published?")
+
+
 def test_a_count_question_is_answered_by_a_number_beside_one_of_its_words() -> None:
     question = "How many calls did the IOM hotline in Ukraine receive?"
     assert counted_words(question) == ["calls", "hotline", "receive"], "without names or asking words"

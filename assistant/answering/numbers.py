@@ -10,9 +10,11 @@ from assistant.lexical import bare, stem
 from assistant.text import MONTH_PATTERN, STOPWORDS, fold, words
 
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
-# A date: a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
+# A date: a day in numbers ("2025-03-28", "28/03/2025"), a year, or a day next to a month name
+# ("June 14", "14 June", "le 3 juin").
 DATE = re.compile(
-    rf"{YEAR}|\b{MONTH_PATTERN}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b"
+    r"\b(?:1[89]|20)\d\d-\d\d-\d\d\b|\b\d\d?[/.]\d\d?[/.](?:1[89]|20)\d\d\b"
+    rf"|{YEAR}|\b{MONTH_PATTERN}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b"
     rf"|\b\d\d?(?:st|nd|rd|th)?\s+{MONTH_PATTERN}",
     re.IGNORECASE,
 )
@@ -36,6 +38,9 @@ _LABEL = re.compile(
     r"|page|p\.|case study|step|phase|objective|component|item|no\.|number|n°)\s*#?\s*\d[\d.]*",
     re.IGNORECASE,
 )
+# A record field whose numbers identify, place or rate, and count nothing: "Web ID: 48124",
+# "Location Coordinates: 41.73, 26.08", "Source Quality: 1".
+_NOT_COUNTED_FIELD = re.compile(r"\b(?:id|coordinates|quality)\s*:\s*[-\d.,\s]+", re.IGNORECASE)
 # The number of an item in a list or of a row in a table, opening its line: "1 – using common
 # terminology", "38 | 2021 | RP.0110 | ...".
 _ITEM_NUMBER = re.compile(r"^\s*\(?\d{1,3}(?:[.)]\s|\s*[–—|-]\s)")
@@ -57,7 +62,7 @@ def _countable(text: str) -> str:
     """The text without the numbers that count nothing: list items, footnote marks, addresses,
     labels and dates."""
     text = _ADDRESS.sub(" ", _FOOTNOTE.sub(" ", _ITEM_NUMBER.sub(" ", text)))
-    return DATE.sub(" ", _LABEL.sub(" ", text))
+    return DATE.sub(" ", _LABEL.sub(" ", _NOT_COUNTED_FIELD.sub(" ", text)))
 
 
 # A count question's asking words: "how many", "number of", "combien", "cuántos", "sa", and those
