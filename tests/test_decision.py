@@ -39,6 +39,9 @@ def test_the_kind_of_fact_asked_in_four_languages() -> None:
     assert wanted_kind("What was the budget of the evaluation?") == "amount"
     assert wanted_kind("Kush e financoi takimin?") == "name"
     assert wanted_kind("And when was it founded?") == "date"
+    assert wanted_kind("Et le rapport final, il date de quand ?") == "date"
+    assert wanted_kind("What is the date of publication, and who wrote it?") == "day"
+    assert wanted_kind("¿Cuál es la fecha del informe final?") == "day"
 
 
 def test_a_fact_of_the_kind_asked_is_not_the_questions_own() -> None:

@@ -49,7 +49,7 @@ STATED = {
 }
 # What each kind of question says, folded, in English, French, Spanish and Albanian.
 _ASKS_DATE = re.compile(
-    r"\b(what year|which year|what date|since when|depuis quand|quelle date|quel jour|quelle annee"
+    r"\b(what year|which year|what date|since when|depuis quand|de quand|quelle date|quel jour|quelle annee"
     r"|en quel mois|desde cuando|que fechas?|que ano|en que ano|ne cilin vit|cilen date)\b"
 )
 # "When" asks for a date at the head of a question or of a clause ("Selon le rapport, quand ...",
@@ -69,7 +69,8 @@ _ASKS_NUMBER = re.compile(
 # "What date" asks for a day or a month: a year alone does not answer it.
 _ASKS_DAY = re.compile(
     r"\b(what date|which date|on what day|what day|quelle date|quel jour|que fechas?|que dias?"
-    r"|cilen date|ne cilen date|cila date)\b"
+    r"|cilen date|ne cilen date|cila date"
+    r"|what is the date|quelle est la date|cual es la fecha|cila eshte data)\b"
 )
 # A person asked by the role they hold: "the name of the consultant", "which minister", "who is
 # the Director General". ("Who funded it?" may be answered by an organisation: a name, below.)
