@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.answering.reader import ReaderConfig, SentenceReader
+from assistant.answering.reader import ReaderConfig, Selection, SentenceReader
 from assistant.crosslingual import Gloss
 from assistant.documents import Chunk
 from assistant.embedder import HashEmbedder
@@ -40,17 +40,26 @@ MEETING = (
 def read(
     question: str, text: str = RECORD, config: ReaderConfig | None = None, asked: str | None = None
 ) -> list[str]:
-    chunk = Chunk(chunk_id="c", source_id="export.csv", text=text, title="", format="csv", ordinal=0)
+    return [s.text for s in select(question, text, config, asked).sentences]
+
+
+def select(
+    question: str,
+    text: str = RECORD,
+    config: ReaderConfig | None = None,
+    asked: str | None = None,
+    form: str = "csv",
+) -> Selection:
+    chunk = Chunk(chunk_id="c", source_id=f"export.{form}", text=text, title="", format=form, ordinal=0)
     lexical = LexicalIndex()
     lexical.add([chunk])
     embedder = HashEmbedder()
     reader = SentenceReader(embedder, lexical, config)
     vector = np.asarray(embedder.embed([question])[0])
     follow_up = asked is not None
-    selection = reader.select(
+    return reader.select(
         question, [Passage(chunk, 0, 0.5)], vector, Gloss(question), asked=asked, follow_up=follow_up
     )
-    return [s.text for s in selection.sentences]
 
 
 def test_a_follow_up_is_read_by_its_own_words_as_much_as_by_the_earlier_question() -> None:
@@ -81,3 +90,17 @@ def test_a_question_asking_two_things_gets_a_sentence_for_each() -> None:
     both = read("Who led the evaluation, and how many interviews were held?", REPORT, one)
     assert any("Melissa" in s for s in both) and any("12 interviews" in s for s in both)
     assert len(read("How many interviews were held in the evaluation?", REPORT, one)) == 1
+
+
+def test_a_records_lines_are_weighed_for_the_decision_as_the_whole_record() -> None:
+    """ "Countries Covered: Kiribati" holds none of the question's words, but its record does:
+    the decision reads the record's coverage and meaning, a prose sentence's its own."""
+    question = "Which countries did the Climate Security in the Pacific evaluation cover?"
+    record = select(question)
+    assert record.sentences[0].text.startswith("Countries Covered")
+    assert record.evidence is not None
+    assert record.evidence.sentence_coverage == record.evidence.passage_coverage > 0.5
+    assert record.evidence.meaning == 0.5  # the record's retrieval score
+    prose = select(question, RECORD.replace("\n", ". "), form="txt")
+    assert prose.evidence is not None
+    assert prose.evidence.sentence_coverage < prose.evidence.passage_coverage

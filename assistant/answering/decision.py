@@ -37,8 +37,9 @@ class Evidence:
     """What the decision model reads about the best answering sentence and the passages."""
 
     support: float  # the reader's score of the best sentence that answers
-    meaning: float  # its similarity of meaning to the question
-    sentence_coverage: float  # IDF-weighted share of the question's words in the sentence
+    meaning: float  # its similarity of meaning to the question (a data record's: the record's)
+    sentence_coverage: float  # IDF-weighted share of the question's words in the answer's
+    # sentences (a data record's: in the whole record, whose lines state one fact together)
     passage_coverage: float  # ... in its passage
     missing_rare: float  # the rarest question word found in no top passage (IDF, 0..1)
     retrieval: float  # similarity of the question and the first passage

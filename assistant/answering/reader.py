@@ -292,13 +292,16 @@ class SentenceReader:
         question_words = list(dict.fromkeys(w for w in words(covered) if w not in STOPWORDS))
         best_chunk = read[best.passage].chunk
         coverage, _ = word_coverage(question_words, best_chunk.searchable_text(), stats, gloss)
-        in_sentence, _ = word_coverage(question_words, answered, stats, gloss)
+        # A data record's lines state one fact together ("Number Dead: 2" is about the row's place
+        # and date): a record is read as a whole for how much of the question it covers and means.
+        record = best_chunk.is_record
+        in_sentence = coverage if record else word_coverage(question_words, answered, stats, gloss)[0]
         all_read = " ".join(p.chunk.searchable_text() for p in read)
         _, rarest = word_coverage(question_words, all_read, stats, gloss)
         off_passage = missing_entities(entities, best_chunk.searchable_text(), gloss)
         evidence = Evidence(
             support=best.support,
-            meaning=best.meaning,
+            meaning=read[best.passage].score if record else best.meaning,
             sentence_coverage=in_sentence,
             passage_coverage=coverage,
             missing_rare=rarest,
