@@ -27,6 +27,16 @@ FOLDER = "lexicons"  # beside this module
 MIN_STEM_LETTERS = 5
 MIN_STEM_SHARE = 0.7
 PLACE_LANGUAGES = ("fr", "es", "sq")  # the languages whose place names are listed besides English
+# English names that CLDR has replaced but documents still write ("Turkey" for Türkiye, in the
+# Missing Migrants records): a place is agreed with by any of its names.
+FORMER_ENGLISH_NAMES = {
+    "TR": ("Turkey",),
+    "CZ": ("Czech Republic",),
+    "MK": ("Macedonia",),
+    "SZ": ("Swaziland",),
+    "CV": ("Cabo Verde",),
+    "CI": ("Ivory Coast",),
+}
 
 
 class Lexicon:
@@ -81,7 +91,10 @@ def _place_names() -> dict[str, tuple[str, ...]]:
         for code, name in Locale(language).territories.items():
             target = english.get(code)
             if target and fold(name) != fold(target):
-                names.setdefault(fold(name), tuple(w for w in words(target) if w not in STOPWORDS))
+                targets = " ".join([target, *FORMER_ENGLISH_NAMES.get(code, ())])
+                names.setdefault(
+                    fold(name), tuple(dict.fromkeys(w for w in words(targets) if w not in STOPWORDS))
+                )
     return names
 
 
@@ -108,6 +121,8 @@ def _places() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
     for language in ("en", *PLACE_LANGUAGES):
         for code, name in Locale(language).territories.items():
             names_of.setdefault(code, set()).add(fold(name))
+    for code, former in FORMER_ENGLISH_NAMES.items():
+        names_of[code].update(fold(name) for name in former)
     others: dict[str, tuple[str, ...]] = {}
     for names in names_of.values():
         every = dict.fromkeys(w for name in sorted(names) for w in _name_words(name))

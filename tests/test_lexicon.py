@@ -51,6 +51,8 @@ def test_a_place_agrees_with_its_names_in_the_other_languages() -> None:
     assert ("dominicana", "dominicaine") in spanish, "a French document names it so"
     assert ("dominican", "dominicaine") in place_equivalents("the Dominican Republic project")
     assert place_equivalents("¿Qué países cubrió la evaluación?") == [], "countries, no place"
+    assert ("turquie", "turkey") in place_equivalents("au large de Datça (Turquie)"), "a former name"
+    assert ("turkiye", "turkey") in place_equivalents("IOM Türkiye's hotline")
 
 
 @pytest.mark.integration
