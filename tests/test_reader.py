@@ -104,3 +104,11 @@ def test_a_records_lines_are_weighed_for_the_decision_as_the_whole_record() -> N
     prose = select(question, RECORD.replace("\n", ". "), form="txt")
     assert prose.evidence is not None
     assert prose.evidence.sentence_coverage < prose.evidence.passage_coverage
+
+
+def test_a_records_title_line_answers_only_a_question_asking_for_a_title() -> None:
+    """The title says what the record is about, which the question already names."""
+    about = select("What does the export hold on the Climate Security in the Pacific Project?")
+    assert about.answers and not about.sentences[0].text.startswith("Title")
+    title = select("What is the full title of the Climate Security in the Pacific evaluation?")
+    assert title.answers and title.sentences[0].text.startswith("Title")

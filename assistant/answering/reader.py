@@ -6,7 +6,7 @@ contains (weighted by how rare they are; a follow-up's own words weigh as much a
 question's), whether it holds the kind of fact asked (a date for
 "when", a number for "how many"), whether it is the record field the question names, and its
 passage's rank. The best few, not near-duplicates of each other, make the answer, each with its
-citation. Whether any of them answers is `decision`'s to say. Just over 300 lines: scoring the
+citation. Whether any of them answers is `decision`'s to say. About 350 lines: scoring the
 sentences and choosing among them, for a question and for each part of it, read one set of
 candidates.
 """
@@ -46,9 +46,13 @@ from assistant.embedder import Embedder
 from assistant.grounding import Claim
 from assistant.lexical import overlap, terms
 from assistant.retrieval import Passage
-from assistant.text import STOPWORDS, split_sentences, words
+from assistant.text import STOPWORDS, fold, split_sentences, words
 
 _FIELD = re.compile(r"^([\w .’'()/-]{1,40}): \S")  # a "column: value" line of a record
+# A record's title line says what the record is about, which the question already names: it
+# answers only a question asking for a title.
+_TITLE_LINE = re.compile(r"(?:title|titre|t[ií]tulo|titulli) ?:", re.IGNORECASE)
+_ASKS_TITLE = re.compile(r"\b(?:title|titre|titulo|titull\w*)\b")  # folded
 # Keys of record and cover-page lines that name people and organisations ("Evaluators: ...").
 _ROLE_KEYS = frozenset(
     terms("evaluator author lead led manager donor commissioned funded contact focal consultant firm partner")
@@ -260,7 +264,11 @@ class SentenceReader:
                 return False
             return kind != "number" or not counted or counts_asked(sentence, counted, share)
 
+        asks_title = bool(_ASKS_TITLE.search(fold(own)))
+
         def answers(s: ScoredSentence) -> bool:
+            if not asks_title and _TITLE_LINE.match(s.text):
+                return False
             return not gaps[s.passage] and holding(wanted, s.text)
 
         unread = gloss.unread if gloss is not None and gloss.mostly_unread else ()
