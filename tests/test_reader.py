@@ -112,3 +112,12 @@ def test_a_records_title_line_answers_only_a_question_asking_for_a_title() -> No
     assert about.answers and not about.sentences[0].text.startswith("Title")
     title = select("What is the full title of the Climate Security in the Pacific evaluation?")
     assert title.answers and title.sentences[0].text.startswith("Title")
+
+
+def test_a_question_in_the_passage_is_not_an_answer() -> None:
+    text = (
+        "How adequate are the quality assurance tools developed by the division? "
+        "Evaluation managers found the quality assurance tools adequate but long."
+    )
+    chosen = select("How adequate are the quality assurance tools of the division?", text, form="txt")
+    assert chosen.answers and chosen.sentences[0].text.startswith("Evaluation managers")

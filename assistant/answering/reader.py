@@ -267,8 +267,8 @@ class SentenceReader:
         asks_title = bool(_ASKS_TITLE.search(fold(own)))
 
         def answers(s: ScoredSentence) -> bool:
-            if not asks_title and _TITLE_LINE.match(s.text):
-                return False
+            if (not asks_title and _TITLE_LINE.match(s.text)) or s.text.rstrip().endswith("?"):
+                return False  # a record's title, or a question ("3.2 How adequate are ...?")
             return not gaps[s.passage] and holding(wanted, s.text)
 
         unread = gloss.unread if gloss is not None and gloss.mostly_unread else ()
