@@ -221,6 +221,18 @@ def test_entities_are_names_acronyms_years_and_numbers() -> None:
     )
 
 
+def test_a_term_an_english_question_quotes_must_stand_in_the_passage() -> None:
+    stats = documents("An economic migrant moves for work.", "A stateless person is a national of no State.")
+    entities = question_entities("How does the guidance define an 'economic migrant'?", None, stats)
+    assert entities == ["economic", "migrant"]
+    assert missing_entities(entities, "A stateless person is a national of no State.") == entities
+    assert question_entities("What is the office's “stateless” mandate?", None, stats) == ["stateless"]
+    assert question_entities("What is the office's mandate, the guidance's word?", None, stats) == []
+    assert question_entities("How does it define a 'climate nomad'?", None, stats) == [], (
+        "no document's words"
+    )
+
+
 def test_a_name_followed_by_its_acronym_is_the_acronym() -> None:
     """The name may be spelled out in the question's language, not the documents'."""
     question = "How many requests did the Centro Regional de Datos (RDH) in Ethiopia handle in 2023?"
