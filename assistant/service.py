@@ -218,6 +218,7 @@ class AssistantService:
         """Retrieval and extractive selection of a standalone question, as `ask` reads it (for
         fitting the decision model)."""
         question = check_question(question)
+        self._require_index()
         stats = self._statistics(filters)
         gloss, passages, vector = self._retrieve(question, filters, None, stats)
         return passages, self._read(question, gloss, passages, vector, stats)

@@ -8,7 +8,7 @@ question is answerable. Logistic regression (scikit-learn, balanced classes, sta
 features, strength chosen by cross-validated AUC); the threshold on its probability is the
 highest whose cross-validated false refusals, rules included, stay at or under 10%. Written to
 `assistant/answering/decision.json`, versioned by the dataset's hash. It needs an index of the
-evaluation documents in `INDEX_DIR` and the test extras.
+evaluation documents in `IOM_ASSISTANT_INDEX_DIR` and the test extras.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ key facts stand in the first five passages), as the evaluation scores them. The 
 best sum on the whole tuning part is written to `assistant/fusion.json`, versioned by the
 dataset's hash, with its five-fold cross-validated figures (the weight chosen on four folds,
 scored on the fifth) beside those of equal weights. It needs an index of the evaluation documents
-in `INDEX_DIR`.
+in `IOM_ASSISTANT_INDEX_DIR`.
 """
 
 from __future__ import annotations

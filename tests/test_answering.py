@@ -175,8 +175,11 @@ def test_bad_questions_get_a_clear_error(service: AssistantService, question: st
 
 def test_empty_index_says_how_to_ingest(tmp_path: Path) -> None:
     settings = load_settings(index_dir=tmp_path / "empty-index", embedding_model="hash-256")
+    service = AssistantService(settings)
     with pytest.raises(IndexUnavailableError, match="iom-assistant ingest"):
-        AssistantService(settings).ask(BUDVA)
+        service.ask(BUDVA)
+    with pytest.raises(IndexUnavailableError, match="iom-assistant ingest"):  # as the refits read it
+        service.select(BUDVA)
 
 
 def test_a_question_the_documents_do_not_answer_is_refused_saying_what_is_missing(
