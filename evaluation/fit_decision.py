@@ -87,6 +87,12 @@ def collect(service: AssistantService, cases: list[EvalCase]) -> list[Row]:
 def fit_decision(rows: list[Row]) -> dict[str, Any]:
     """The answer-or-refuse model, its threshold and cross-validated refusal rates."""
     used = [r for r in rows if r.rules_answer]
+    if len({r.case.answerable for r in used}) < 2:
+        raise SystemExit(
+            f"{len(used)} of {len(rows)} tuning questions are answered by the rules, too few to fit on:"
+            " is IOM_ASSISTANT_INDEX_DIR an index of the evaluation documents (make corpus, then"
+            " iom-assistant ingest ~/.cache/iom-assistant/eval-corpus)?"
+        )
     x = np.asarray([r.features for r in used], dtype=np.float64)
     y = np.asarray([r.case.answerable for r in used], dtype=np.int64)
     params, probability = fit_logistic(x, y)

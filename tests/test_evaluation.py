@@ -198,6 +198,16 @@ def test_csv_cells_that_look_like_formulas_are_shown_as_text() -> None:
 
 
 @pytest.mark.unit
+def test_the_decision_refit_says_when_the_index_gives_nothing_to_fit_on() -> None:
+    from evaluation.fit_decision import Row, fit_decision
+
+    cases = load_dataset(DEV_SET)[:6]
+    rows = [Row(c, c.answerable, [0.5] * 9) for c in cases]  # only answerable ones answered
+    with pytest.raises(SystemExit, match="IOM_ASSISTANT_INDEX_DIR"):
+        fit_decision(rows)
+
+
+@pytest.mark.unit
 def test_every_metric_is_named_once_in_the_registry() -> None:
     from evaluation.registry import METRIC_KEYS, QUESTION_SCORES
     from evaluation.scoring import aggregate
