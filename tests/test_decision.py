@@ -115,6 +115,8 @@ def test_a_date_or_a_records_identifier_coordinates_or_rating_is_no_count() -> N
     assert holds("number", "Number of Pages Excluding annexes: 41", question)
     assert holds("number", "Number Dead: 2", question)
     assert holds("date", "Date of Publication: 2025-03-28", "When was it published?")
+    for day in ("Date of Publication: 2025-03-28", "Fecha: 28/03/2025"):  # one pattern for both kinds
+        assert holds("day", day, "On what day was it published?")
 
 
 def test_a_count_question_is_answered_by_a_number_beside_one_of_its_words() -> None:

@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from assistant.answering.numbers import DATE, YEAR, counts
+from assistant.answering.numbers import DATE, DAY_IN_NUMBERS, YEAR, counts
 from assistant.lexical import terms
-from assistant.text import MONTH_PATTERN, MONTHS, YEAR_PATTERN, fold, words
+from assistant.text import MONTH_PATTERN, MONTHS, fold, words
 
 if TYPE_CHECKING:
     from assistant.answering.agreement import TermStatistics
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 # A day or a month of a year: "14 June", "June 14", "June 2022", "14/06/2022", "2022-06-14".
 _DAY = re.compile(
     rf"\b{MONTH_PATTERN}\s+(?:\d\d?\b|{YEAR})|\b\d\d?(?:st|nd|rd|th|er)?\s+(?:de\s+)?{MONTH_PATTERN}"
-    r"|\b\d{1,2}[/.]\d{1,2}[/.](?:\d\d){1,2}\b"
-    rf"|\b{YEAR_PATTERN}-\d\d-\d\d\b",
+    rf"|{DAY_IN_NUMBERS}",
     re.IGNORECASE,
 )
 _AMOUNT = re.compile(

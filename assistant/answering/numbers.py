@@ -10,11 +10,11 @@ from assistant.lexical import bare, stem
 from assistant.text import MONTH_PATTERN, STOPWORDS, fold, words
 
 YEAR = r"\b(?:1[89]\d\d|20\d\d)\b"
-# A date: a day in numbers ("2025-03-28", "28/03/2025"), a year, or a day next to a month name
-# ("June 14", "14 June", "le 3 juin").
+# A day written in numbers, with a four-digit year ("2025-03-28", "28/03/2025", "28.03.2025").
+DAY_IN_NUMBERS = r"\b(?:1[89]|20)\d\d-\d\d-\d\d\b|\b\d\d?[/.]\d\d?[/.](?:1[89]|20)\d\d\b"
+# A date: a day in numbers, a year, or a day next to a month name ("June 14", "14 June", "le 3 juin").
 DATE = re.compile(
-    r"\b(?:1[89]|20)\d\d-\d\d-\d\d\b|\b\d\d?[/.]\d\d?[/.](?:1[89]|20)\d\d\b"
-    rf"|{YEAR}|\b{MONTH_PATTERN}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b"
+    rf"{DAY_IN_NUMBERS}|{YEAR}|\b{MONTH_PATTERN}\s+\d\d?(?:\s*(?:and|to|[-–])\s*\d\d?)?\b"
     rf"|\b\d\d?(?:st|nd|rd|th)?\s+{MONTH_PATTERN}",
     re.IGNORECASE,
 )
